@@ -1,0 +1,266 @@
+#include "support/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace stolon::testing {
+namespace fs = std::filesystem;
+
+int PickFreePort() {
+  static std::mutex mu;
+  static std::set<int> given;
+  std::lock_guard l(mu);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      continue;
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    int port = ntohs(addr.sin_port);
+    // Stay clear of well-known defaults and of ports we already handed out.
+    if (port == 5432 || port == 2379 || port == 2380 || given.count(port)) continue;
+    given.insert(port);
+    return port;
+  }
+  throw std::runtime_error("could not find a free loopback port");
+}
+
+std::optional<OsUser> UnprivilegedUser() {
+  if (::geteuid() != 0) return std::nullopt;
+  const char* name = std::getenv("STOLON_PG_USER");
+  std::string n = name && *name ? name : "stolon";
+  passwd* pw = ::getpwnam(n.c_str());
+  if (!pw) {
+    throw std::runtime_error("running as root but user '" + n +
+                             "' does not exist: run scripts/setup.sh first");
+  }
+  return OsUser{pw->pw_uid, pw->pw_gid, n};
+}
+
+static void ChownToUnprivileged(const std::string& path) {
+  if (auto u = UnprivilegedUser()) {
+    if (::chown(path.c_str(), u->uid, u->gid) != 0) {
+      throw std::runtime_error("chown " + path + " failed");
+    }
+  }
+}
+
+TempDir::TempDir(const std::string& tag) {
+  std::string tmpl = (fs::temp_directory_path() / (tag + "-XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+  ::chmod(path_.c_str(), 0755);
+  ChownToUnprivileged(path_);
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("STOLON_KEEP_TEST_DIRS")) return;
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::Sub(const std::string& rel) const {
+  fs::path p = fs::path(path_) / rel;
+  fs::path cur = path_;
+  for (const auto& part : fs::path(rel)) {
+    cur /= part;
+    if (!fs::exists(cur)) {
+      fs::create_directory(cur);
+      ChownToUnprivileged(cur.string());
+    }
+  }
+  return p.string();
+}
+
+Process::Process(ProcessOptions opts) : opts_(std::move(opts)) {}
+
+Process::~Process() {
+  if (pid_ > 0 && !status_) Stop(SIGKILL, std::chrono::seconds(10));
+}
+
+Process::Process(Process&& o) noexcept : opts_(std::move(o.opts_)), pid_(o.pid_), status_(o.status_) {
+  o.pid_ = -1;
+}
+
+Process& Process::operator=(Process&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0 && !status_) Stop(SIGKILL, std::chrono::seconds(10));
+    opts_ = std::move(o.opts_);
+    pid_ = o.pid_;
+    status_ = o.status_;
+    o.pid_ = -1;
+  }
+  return *this;
+}
+
+void Process::Start() {
+  if (opts_.argv.empty()) throw std::runtime_error("Process: empty argv");
+  std::optional<OsUser> user;
+  if (opts_.as_unprivileged_user) user = UnprivilegedUser();
+  int logfd = -1;
+  if (!opts_.log_file.empty()) {
+    logfd = ::open(opts_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0) throw std::runtime_error("cannot open log file " + opts_.log_file);
+    if (user) (void)::fchown(logfd, user->uid, user->gid);
+  }
+  // Build argv/envp before fork: only async-signal-safe calls in the child.
+  std::vector<char*> argv;
+  for (auto& a : opts_.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::map<std::string, std::string> envmap;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) envmap[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (auto& [k, v] : opts_.env) envmap[k] = v;
+  if (user) {
+    envmap["USER"] = user->name;
+    envmap["LOGNAME"] = user->name;
+    envmap["HOME"] = "/tmp";
+  }
+  std::vector<std::string> envstore;
+  for (auto& [k, v] : envmap) envstore.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : envstore) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::setpgid(0, 0);  // own process group: signals to the test runner do not reach it
+    if (logfd >= 0) {
+      ::dup2(logfd, 1);
+      ::dup2(logfd, 2);
+    }
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    if (!opts_.cwd.empty() && ::chdir(opts_.cwd.c_str()) != 0) _exit(126);
+    if (user) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0) {
+        _exit(126);
+      }
+    }
+    ::execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  if (logfd >= 0) ::close(logfd);
+  pid_ = pid;
+  status_.reset();
+}
+
+bool Process::Running() {
+  if (pid_ <= 0 || status_) return false;
+  int st = 0;
+  pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = st;
+    return false;
+  }
+  return true;
+}
+
+void Process::Signal(int sig) {
+  if (Running()) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return status_;
+}
+
+int Process::Stop(int sig, std::chrono::milliseconds timeout) {
+  if (!Running()) return status_.value_or(-1);
+  ::kill(pid_, SIGCONT);
+  ::kill(pid_, sig);
+  if (auto st = Wait(timeout)) return *st;
+  ::kill(pid_, SIGKILL);
+  int st = 0;
+  ::waitpid(pid_, &st, 0);
+  status_ = st;
+  return st;
+}
+
+std::string Process::Log() const {
+  if (opts_.log_file.empty()) return "";
+  std::ifstream f(opts_.log_file);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds every) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+int RunCommand(const std::vector<std::string>& argv, std::string* output,
+               std::chrono::milliseconds timeout, bool as_unprivileged_user,
+               const std::map<std::string, std::string>& env) {
+  char tmpl[] = "/tmp/stolon-cmd-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  ::close(fd);
+  std::string log = tmpl;
+  int rc;
+  {
+    Process p(ProcessOptions{argv, env, log, as_unprivileged_user, ""});
+    p.Start();
+    auto st = p.Wait(timeout);
+    if (!st) {
+      p.Kill();
+      rc = -1;
+    } else {
+      rc = WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
+    }
+    if (output) *output = p.Log();
+  }
+  ::unlink(log.c_str());
+  return rc;
+}
+
+std::string BinDir() {
+  const char* d = std::getenv("STOLON_BIN_DIR");
+  return d ? d : "./bin";
+}
+
+std::string PgBinDir() {
+  const char* d = std::getenv("STOLON_PG_BIN_DIR");
+  return d ? d : "/usr/lib/postgresql/15/bin";
+}
+
+}  // namespace stolon::testing
