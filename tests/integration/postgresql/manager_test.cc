@@ -116,6 +116,17 @@ TEST(PostgresManagerTest, Md5InitStartRolesReloadSlotsStop) {
   EXPECT_EQ(err.code(), absl::StatusCode::kInternal);
   EXPECT_NE(std::string(err.message()).find("no_such_table"), std::string::npos) << err;
 
+  // A query past the deadline is cancelled; the connection stays usable.
+  tcp->set_timeout(std::chrono::milliseconds(300));
+  EXPECT_EQ(tcp->Exec("select pg_sleep(5)").code(), absl::StatusCode::kDeadlineExceeded);
+  tcp->set_timeout(seconds(10));
+  EXPECT_TRUE(tcp->Exec("select 1").ok());
+  // Nothing listening: Unavailable.
+  auto closed = testing::TcpSuConnParams(n.cfg);
+  closed["port"] = std::to_string(PickFreePort());
+  EXPECT_EQ(Connection::Connect(closed, seconds(5)).status().code(),
+            absl::StatusCode::kUnavailable);
+
   // The replication user over the replication protocol, TCP and unix socket.
   auto repl = ReplicationConnection::Connect(testing::TcpReplConnParams(n.cfg), seconds(10));
   ASSERT_OK(repl);
