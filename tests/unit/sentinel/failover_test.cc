@@ -154,7 +154,9 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(nm.generation, 2);
        // The other standbys are not reconfigured in the election check.
        for (const auto& [uid, db] : s.cd.dbs) {
-         if (uid != "db0" && uid != s.Master()) EXPECT_EQ(db.spec.follow_config->db_uid, "db0");
+         if (uid != "db0" && uid != s.Master()) {
+           EXPECT_EQ(db.spec.follow_config->db_uid, "db0");
+         }
        }
      }},
     {"master that does not converge within convergenceTimeout is replaced",

@@ -39,15 +39,13 @@ TEST(Scenario, AsyncFailoverEndToEnd) {
   // keeper0 comes back: it is free and gets a resync standby of db2.
   s.keepers["keeper0"].publishes = true;
   s.StepAfter(5s);
-  s.StepAfter(5s);
-  bool resync = false;
-  for (const auto& [uid, db] : s.cd.dbs) {
-    if (db.spec.keeper_uid == "keeper0") {
-      resync = db.spec.init_mode == cluster::kInitModeResync &&
-               db.spec.follow_config->db_uid == "db2";
-    }
-  }
-  EXPECT_TRUE(resync) << s.cd;
+  EXPECT_TRUE(s.Decided("adding new standby db new0 on free keeper keeper0 (resync from master "
+                        "db2)"));
+  EXPECT_EQ(s.Db("new0").spec.init_mode, cluster::kInitModeResync);
+  s.StepAfter(5s);  // the keeper resynced and reports the generation: the standby is good
+  EXPECT_EQ(s.Db("new0").spec.init_mode, cluster::kInitModeNone);
+  EXPECT_EQ(s.Db("new0").spec.follow_config->db_uid, "db2");
+  EXPECT_EQ(s.Db("db2").spec.followers, (std::vector<std::string>{"db1", "new0"}));
 }
 
 TEST(Scenario, SyncFailoverElectsTheInSyncStandby) {
@@ -59,6 +57,8 @@ TEST(Scenario, SyncFailoverElectsTheInSyncStandby) {
   s.Step();
   s.keepers["keeper0"].publishes = false;
   for (int i = 0; i < 5; ++i) s.StepAfter(5s);
+  EXPECT_EQ(s.Master(), "db0");  // 20s of silence: not yet more than failInterval
+  s.StepAfter(5s);
   ASSERT_EQ(s.Master(), "db1");
   const DB& nm = s.Db("db1");
   EXPECT_EQ(nm.spec.synchronous_standbys, std::vector<std::string>{"db0"});
@@ -104,9 +104,11 @@ TEST(Scenario, LeadershipRegainedRestartsTimers) {
   s.state.first_run = true;
   s.StepAfter(5s);
   EXPECT_TRUE(s.Decided("no health judgement"));
+  s.StepAfter(15s);  // the new leader starts keeper0's error timer now
+  EXPECT_EQ(s.Master(), "db0");
   s.StepAfter(15s);
   EXPECT_EQ(s.Master(), "db0");
-  s.StepAfter(10s);
+  s.StepAfter(6s);  // 21s since the new leader first saw keeper0 silent
   EXPECT_NE(s.Master(), "db0");
 }
 

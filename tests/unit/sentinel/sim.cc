@@ -50,6 +50,8 @@ DB BaseDb(const std::string& uid, const std::string& keeper) {
   db.status.system_id = kSystemId;
   db.status.timeline_id = 1;
   db.status.xlog_pos = kXLog;
+  db.status.listen_address = "127.0.0.1";
+  db.status.port = "5432";
   return db;
 }
 }  // namespace

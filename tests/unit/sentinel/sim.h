@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "gtest/gtest.h"
+#include "fmt/format.h"
 #include "sentinel/cluster_view.h"
 
 namespace stolon::sentinel::testing {

@@ -98,7 +98,7 @@ const std::vector<Case> kCases = {
        s.Healthy(1);
        s.AddKeeper("keeper9");
        s.cd.keepers["keeper9"].status.last_healthy_time = s.clock.WallNow() - 49h;
-       s.keepers["keeper9"].publishes = false;
+       s.FailKeeper("keeper9");
      },
      [](Sim& s) {
        EXPECT_EQ(s.cd.keepers.count("keeper9"), 0u);
@@ -116,7 +116,7 @@ const std::vector<Case> kCases = {
        s.Healthy(1);
        s.AddKeeper("keeper9");
        s.cd.keepers["keeper9"].status.last_healthy_time = s.clock.WallNow() - 47h;
-       s.keepers["keeper9"].publishes = false;
+       s.FailKeeper("keeper9");
      },
      [](Sim& s) { EXPECT_EQ(s.cd.keepers.count("keeper9"), 1u); }},
     {"standby with another systemID is removed",
