@@ -11,7 +11,6 @@
 #include "ctl/ops.h"
 #include "ctl/status.h"
 #include "fmt/format.h"
-#include "store/store_config.h"
 
 #ifndef STOLON_VERSION
 #define STOLON_VERSION "No version defined at build time"
@@ -70,13 +69,16 @@ class Ctl {
 
   CtlIo io_;
   const StoreFactory& factory_;
+  std::unique_ptr<store::KvStore> kv_;
   std::unique_ptr<store::Store> store_;
 };
 
 absl::StatusOr<store::Store*> Ctl::OpenStore() {
   if (!store_) {
     RETURN_IF_ERROR(ValidateCommonConfig(config));
-    ASSIGN_OR_RETURN(store_, factory_(config));
+    ASSIGN_OR_RETURN(store::StoreConfig sc, store::StoreConfigFromFlags(config));
+    ASSIGN_OR_RETURN(kv_, factory_(sc));
+    store_ = std::make_unique<store::Store>(*kv_, sc.BasePath());
   }
   return store_.get();
 }
@@ -175,7 +177,7 @@ absl::Status Ctl::Status() {
   }
   ASSIGN_OR_RETURN(store::Store * st, OpenStore());
   StatusInput in;
-  auto leader = st->Leader();
+  auto leader = st->GetSentinelLeader();
   if (leader.ok()) {
     in.leader_uid = *leader;
   } else if (leader.status().code() != absl::StatusCode::kNotFound) {
@@ -193,25 +195,12 @@ absl::Status Ctl::Status() {
   return absl::OkStatus();
 }
 
-// Every key of a ClusterSpec, for `spec --defaults` which prints them all (null when unset).
-constexpr const char* kSpecKeys[] = {
-    "sleepInterval", "requestTimeout", "convergenceTimeout", "initTimeout", "syncTimeout",
-    "dbWaitReadyTimeout", "failInterval", "deadKeeperRemovalInterval", "proxyCheckInterval",
-    "proxyTimeout", "maxStandbys", "maxStandbysPerSender", "maxStandbyLag",
-    "synchronousReplication", "minSynchronousStandbys", "maxSynchronousStandbys",
-    "additionalWalSenders", "additionalMasterReplicationSlots", "usePgrewind", "initMode",
-    "mergePgParameters", "role", "newConfig", "pitrConfig", "existingConfig", "standbyConfig",
-    "defaultSUReplAccessMode", "pgParameters", "pgHBA", "automaticPgRestart"};
-
 absl::Status Ctl::Spec() {
   ASSIGN_OR_RETURN(auto cd, ReadClusterData());
-  nlohmann::ordered_json out;
-  if (flags.defaults) {
-    nlohmann::json j = cluster::ToJson(cd.value.cluster.spec.WithDefaults());
-    for (const char* k : kSpecKeys) out[k] = j.contains(k) ? j[k] : nlohmann::json(nullptr);
-  } else {
-    out = cluster::ToJson(cd.value.cluster.spec);
-  }
+  nlohmann::json out =
+      flags.defaults
+          ? cluster::ToJson(cd.value.cluster.spec.WithDefaults(), cluster::SpecKeys::kAllKeys)
+          : cluster::ToJson(cd.value.cluster.spec, cluster::SpecKeys::kOmitEmpty);
   io_.out << out.dump(1, '\t') << "\n";
   return absl::OkStatus();
 }
@@ -322,9 +311,7 @@ std::string OneLine(std::string_view s) {
 }  // namespace
 
 StoreFactory DefaultStoreFactory() {
-  return [](const CommonConfig& c) -> absl::StatusOr<std::unique_ptr<store::Store>> {
-    return store::OpenStore(c);
-  };
+  return [](const store::StoreConfig& c) { return store::NewKvStore(c); };
 }
 
 int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFactory& factory) {
@@ -461,7 +448,7 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
                   .dump(1, '\t')
            << "\n";
   }
-  io.err << "stolonctl: " << OneLine(st.message()) << "\n";
+  io.err << "stolonctl: " << OneLine(std::string(st.message())) << "\n";
   return 1;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/flags.h"
 #include "store/store.h"
+#include "store/store_config.h"
 
 namespace stolon::ctl {
 
@@ -20,9 +21,10 @@ struct CtlIo {
   std::ostream& err;
 };
 
-// Builds the store for the parsed global flags. The default opens the configured etcd.
+// Opens the KvStore described by the validated store settings. The default opens etcd; tests
+// pass one that hands out a shared in-memory store.
 using StoreFactory =
-    std::function<absl::StatusOr<std::unique_ptr<store::Store>>(const CommonConfig&)>;
+    std::function<absl::StatusOr<std::unique_ptr<store::KvStore>>(const store::StoreConfig&)>;
 StoreFactory DefaultStoreFactory();
 
 // Runs stolonctl with `args` (without the program name). Returns the process exit code:
