@@ -96,7 +96,7 @@ absl::Status Checker::Check() {
     case RouteReason::kNoMaster: {
       Apply(std::nullopt, "no route", d.explanation);
       if (absl::Status st = Publish(d.proxy_generation, publish_timeout); !st.ok()) {
-        spdlog::warn("{}", st.message());  // best effort in these branches, as stolon does
+        spdlog::warn("{}", std::string(st.message()));  // best effort in these branches, as stolon does
       }
       return absl::OkStatus();
     }
