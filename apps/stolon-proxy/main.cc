@@ -43,10 +43,6 @@ int main(int argc, char** argv) {
   const proxy::ProxyConfig& config = flags.config;
   if (absl::Status st = InitLoggingFromFlags(config.common); !st.ok()) return Fail(std::string(st.message()));
   if (config.common.debug) spdlog::warn("--debug is deprecated, use --log-level=debug");
-  if (!config.common.metrics_listen_address.empty()) {
-    spdlog::warn("--metrics-listen-address: the metrics endpoint is not implemented by this "
-                 "stolon-proxy yet; ignoring {}", config.common.metrics_listen_address);
-  }
   absl::StatusOr<store::StoreConfig> sc = store::StoreConfigFromFlags(config.common);
   if (!sc.ok()) return Fail(std::string(sc.status().message()));
   absl::StatusOr<std::unique_ptr<store::KvStore>> kv = store::NewKvStore(*sc);

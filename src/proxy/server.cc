@@ -29,6 +29,7 @@ ProxyServer::ProxyServer(const ProxyConfig& config, ProxyStore& store, std::stri
     : config_(config),
       guard_(asio::make_work_guard(io_)),
       relay_(io_, RelayOptionsFrom(config)),
+      metrics_(io_, [this] { return RenderProxyMetrics(config_.common.cluster_name, relay_.stats()); }),
       timeout_timer_(io_),
       signals_(io_, SIGINT, SIGTERM),
       checker_(store, *this, ids_, Checker::Options{std::move(uid)}) {}
@@ -107,6 +108,7 @@ void ProxyServer::CheckLoop() {
 void ProxyServer::Shutdown() {
   size_t closed = relay_.SetDestination(std::nullopt);
   relay_.StopListening();
+  metrics_.Stop();
   timeout_timer_.cancel();
   asio::error_code ignored;
   signals_.cancel(ignored);
@@ -121,6 +123,13 @@ void ProxyServer::Stop() {
 
 int ProxyServer::Run() {
   spdlog::info("proxy uid{}", LogFields({{"uid", checker_.uid()}}));
+  if (!config_.common.metrics_listen_address.empty()) {
+    if (absl::Status st = metrics_.Start(config_.common.metrics_listen_address); !st.ok()) {
+      spdlog::error("{}", std::string(st.message()));
+      return 1;
+    }
+    metrics_port_ = metrics_.port();
+  }
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("got signal {}", sig == SIGINT ? "SIGINT" : "SIGTERM");

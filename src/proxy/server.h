@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "proxy/checker.h"
 #include "proxy/config.h"
+#include "proxy/metrics.h"
 #include "proxy/relay.h"
 
 namespace stolon::proxy {
@@ -29,7 +30,8 @@ class ProxyServer final : private RelayControl {
   ProxyServer(const ProxyConfig& config, ProxyStore& store, std::string uid);
   ~ProxyServer() override;
 
-  // Runs until SIGINT/SIGTERM (or Stop()), then closes everything. Returns the exit code (0).
+  // Runs until SIGINT/SIGTERM (or Stop()), then closes everything. Returns the exit code: 0, or 1
+  // when the metrics endpoint cannot listen.
   int Run();
   // Asks Run() to return (thread-safe); same as a signal.
   void Stop();
@@ -37,6 +39,8 @@ class ProxyServer final : private RelayControl {
   // For tests: the relay's counters and the uid.
   RelayStats stats() const { return relay_.stats(); }
   const std::string& uid() const { return checker_.uid(); }
+  // The metrics port once Run() started it (0 when disabled); thread-safe after startup.
+  uint16_t metrics_port() const { return metrics_port_.load(); }
 
  private:
   // RelayControl, called from the check thread: each runs on the io thread and waits for it.
@@ -56,6 +60,8 @@ class ProxyServer final : private RelayControl {
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   Relay relay_;
+  MetricsServer metrics_;
+  std::atomic<uint16_t> metrics_port_{0};
   asio::steady_timer timeout_timer_;
   asio::signal_set signals_;
   RandomIdGenerator ids_;

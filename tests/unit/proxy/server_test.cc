@@ -80,7 +80,9 @@ bool Listening(uint16_t port) {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void Start(bool stop_listening = true) {
+  void Start(bool stop_listening = true, std::string metrics = "") {
+    config_.common.cluster_name = "c1";
+    config_.common.metrics_listen_address = metrics;
     config_.listen_address = "127.0.0.1";
     config_.port = port_;
     config_.stop_listening = stop_listening;
@@ -167,6 +169,31 @@ TEST_F(ServerTest, StopClosesEverythingAndRunReturnsZero) {
   thread_.join();
   EXPECT_EQ(exit_code_, 0);
   EXPECT_FALSE(Listening(port_));
+}
+
+TEST_F(ServerTest, ServesMetrics) {
+  store_.Set(Fast(ClusterWithMaster("127.0.0.1", echo_.port(), {"p1"})));
+  Start(true, "127.0.0.1:0");
+  ASSERT_TRUE(WaitFor([&] { return RoundTrip(port_); }, 5s, 20ms));
+  ASSERT_TRUE(WaitFor([&] { return server_->metrics_port() != 0; }, 5s, 10ms));
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->metrics_port()));
+  asio::write(s, asio::buffer(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string resp;
+  asio::error_code ec;
+  asio::read(s, asio::dynamic_buffer(resp), ec);
+  EXPECT_NE(resp.find("HTTP/1.1 200 OK"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("stolon_cluster_identifier{cluster_name=\"c1\",component=\"proxy\"} 1"),
+            std::string::npos) << resp;
+  EXPECT_NE(resp.find("stolon_proxy_connections_accepted_total "), std::string::npos) << resp;
+}
+
+TEST_F(ServerTest, UnusableMetricsAddressFailsRun) {
+  Start(true, "nonsense");
+  thread_.join();
+  EXPECT_EQ(exit_code_, 1);
+  exit_code_ = 0;
 }
 
 }  // namespace
