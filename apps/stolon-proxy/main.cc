@@ -7,9 +7,10 @@
 #include "common/flags.h"
 #include "common/ids.h"
 #include "proxy/config.h"
-#include "proxy/kv_proxy_store.h"
+#include "proxy/store_adapter.h"
 #include "proxy/server.h"
 #include "spdlog/spdlog.h"
+#include "store/store.h"
 #include "store/store_config.h"
 
 namespace {
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   if (!kv.ok()) return Fail("cannot create store: " + std::string(kv.status().message()));
   RaiseFileLimit();
   try {
-    proxy::KvProxyStore proxy_store(**kv, sc->BasePath());
+    store::Store domain_store(**kv, sc->BasePath());
+    proxy::StoreProxyStore proxy_store(domain_store);
     proxy::ProxyServer server(config, proxy_store, NewUid());
     return server.Run();
   } catch (const std::exception& e) {
