@@ -111,15 +111,17 @@ start_stolon_proxy() {
     --store-endpoints "http://127.0.0.1:$cport" --listen-address 127.0.0.1 --port "$p" \
     >"$work/stolon-proxy.log" 2>&1 &
   pids+=($!); pid_of[stolon-proxy]=$!; port_of[stolon-proxy]=$p
-  # The proxy announces its random UID in its ProxyInfo; a sentinel would then enable it.
+  # The proxy announces its random UID in its ProxyInfo once a clusterdata exists; a sentinel
+  # would then enable it.
+  "${ctl[@]}" put "$base/clusterdata" "$(clusterdata "" 1)" >/dev/null
   wait_for 20 bash -c "${ctl[*]} get --prefix --keys-only $base/proxies/info/ | grep -q ." ||
     { cat "$work/stolon-proxy.log"; die "stolon-proxy published no ProxyInfo"; }
   uid=$("${ctl[@]}" get --prefix --keys-only "$base/proxies/info/" | grep . | head -1 | sed 's#.*/##')
-  "${ctl[@]}" put "$base/clusterdata" "$(clusterdata "$uid")" >/dev/null
+  "${ctl[@]}" put "$base/clusterdata" "$(clusterdata "$uid" 2)" >/dev/null
   wait_for 20 pg_isready -q -h 127.0.0.1 -p "$p" || { cat "$work/stolon-proxy.log"; die "stolon-proxy does not route"; }
 }
 
-clusterdata() {  # clusterdata <proxy uid>: one master db at the bench PostgreSQL, proxy enabled
+clusterdata() {  # clusterdata <proxy uid or ""> <proxy generation>: one master db at the bench PostgreSQL
   local now; now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   cat <<JSON
 {"formatVersion":1,"changeTime":"$now",
@@ -131,7 +133,7 @@ clusterdata() {  # clusterdata <proxy uid>: one master db at the bench PostgreSQ
                 "additionalReplicationSlots":null,"pgHBA":null,"role":"master","followers":[],
                 "synchronousStandbys":null,"externalSynchronousStandbys":null},
         "status":{"healthy":true,"listenAddress":"127.0.0.1","port":"$pgport","synchronousStandbys":null}}},
- "proxy":{"generation":2,"changeTime":"$now","spec":{"masterDbUid":"d0000001","enabledProxies":["$1"]},"status":{}}}
+ "proxy":{"generation":$2,"changeTime":"$now","spec":{"masterDbUid":"d0000001","enabledProxies":[${1:+\"$1\"}]},"status":{}}}
 JSON
 }
 
