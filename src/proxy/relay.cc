@@ -27,7 +27,11 @@ struct Relay::Session {
   tcp::socket server;
   bool fenced = false;  // closed by SetDestination/CloseAll (not an I/O error)
 
-  asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to, char* buf, size_t size,
+  // Per-direction buffer for small messages (most PostgreSQL traffic).
+  static constexpr size_t kSmallBuffer = 2048;
+  char small[2][kSmallBuffer];
+
+  asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to, char* small, size_t big_size,
                              std::atomic<uint64_t>& bytes);
 
   // Closing cancels the pending operations of both directions; they complete with errors and
@@ -84,13 +88,24 @@ void ConfigureClient(tcp::socket& s, const RelayOptions& o) {
 
 }  // namespace
 
-// Copies `from` → `to` until EOF or an error. One buffer, and the next read is only issued after
-// the previous write completed (backpressure: a slow reader stalls its writer, nothing queues).
+// Copies `from` → `to` until EOF or an error. The next read is only issued after the previous
+// write completed (backpressure: a slow reader stalls its writer, nothing queues).
+//
+// Buffers: PostgreSQL traffic is mostly small messages, so reads go into `small` (inside the
+// session, memory that is touched anyway) and a big buffer is allocated only when a read fills the
+// small one; after kBackToSmall consecutive small reads it is released again. An idle session thus
+// costs no buffer pages, and bulk transfers still move up to `big_size` bytes per syscall.
+//
 // On EOF the write side of `to` is shut down (half-close) and the other direction keeps going; on
 // any error the whole session is closed so the other direction stops too.
-asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, char* buf,
-                           size_t size, std::atomic<uint64_t>& bytes) {
+asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, char* small,
+                                           size_t big_size, std::atomic<uint64_t>& bytes) {
+  constexpr int kBackToSmall = 16;
+  std::unique_ptr<char[]> big;
+  int small_reads_in_big = 0;
   for (;;) {
+    char* buf = big ? big.get() : small;
+    const size_t size = big ? big_size : kSmallBuffer;
     auto [rec, n] = co_await from.async_read_some(asio::buffer(buf, size), kAsTuple);
     if (rec) {
       if (rec == asio::error::eof && !fenced) {
@@ -107,6 +122,17 @@ asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, c
       co_return;
     }
     bytes.fetch_add(written, std::memory_order_relaxed);
+    if (!big) {
+      // Uninitialised on purpose: pages are touched only by the data that arrives.
+      if (n == kSmallBuffer && big_size > kSmallBuffer) big.reset(new char[big_size]);
+    } else if (n < kSmallBuffer) {
+      if (++small_reads_in_big >= kBackToSmall) {
+        big.reset();
+        small_reads_in_big = 0;
+      }
+    } else {
+      small_reads_in_big = 0;
+    }
   }
 }
 
@@ -228,7 +254,7 @@ asio::awaitable<void> Relay::Serve(std::shared_ptr<Shared> shared, tcp::socket c
     dest = *shared->destination;
   }
   auto ex = client.get_executor();
-  Session s{std::move(client), tcp::socket(ex)};
+  Session s{std::move(client), tcp::socket(ex), false, {}};
   shared->sessions.insert(&s);
   shared->open.fetch_add(1, std::memory_order_relaxed);
   struct Unregister {
@@ -255,11 +281,8 @@ asio::awaitable<void> Relay::Serve(std::shared_ptr<Shared> shared, tcp::socket c
   asio::error_code ignored;
   s.server.set_option(tcp::no_delay(true), ignored);
 
-  // Uninitialised on purpose: untouched pages of an idle connection's buffers stay unmapped.
-  std::unique_ptr<char[]> buf(new char[2 * o.buffer_size]);
-  co_await (s.Pump(s.client, s.server, buf.get(), o.buffer_size, shared->bytes_to_server) &&
-            s.Pump(s.server, s.client, buf.get() + o.buffer_size, o.buffer_size,
-                   shared->bytes_to_client));
+  co_await (s.Pump(s.client, s.server, s.small[0], o.buffer_size, shared->bytes_to_server) &&
+            s.Pump(s.server, s.client, s.small[1], o.buffer_size, shared->bytes_to_client));
 }
 
 }  // namespace stolon::proxy

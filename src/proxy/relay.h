@@ -32,8 +32,8 @@ struct RelayOptions {
   std::chrono::seconds keepalive_idle{0};
   int keepalive_count = 0;
   std::chrono::seconds keepalive_interval{0};
-  // Bytes buffered per direction per connection. Pages are only touched by data that arrives,
-  // so an idle connection costs little more than its sockets.
+  // The largest read per direction per connection. Small messages use a 2 KiB buffer inside the
+  // session; a buffer of this size is allocated only while a direction carries bulk data.
   size_t buffer_size = 32 * 1024;
 };
 
