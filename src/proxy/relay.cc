@@ -254,7 +254,10 @@ asio::awaitable<void> Relay::Serve(std::shared_ptr<Shared> shared, tcp::socket c
     dest = *shared->destination;
   }
   auto ex = client.get_executor();
-  Session s{std::move(client), tcp::socket(ex), false, {}};
+  // On the heap rather than in the coroutine frame: keeps frames small (Asio recycles small
+  // frames; GCC also misreports large ones under -fsanitize as mismatched new/delete).
+  auto session = std::unique_ptr<Session>(new Session{std::move(client), tcp::socket(ex), false, {}});
+  Session& s = *session;
   shared->sessions.insert(&s);
   shared->open.fetch_add(1, std::memory_order_relaxed);
   struct Unregister {
