@@ -32,8 +32,9 @@ Checker::Checker(ProxyStore& store, RelayControl& relay, IdGenerator& ids, Optio
 void Checker::Apply(std::optional<tcp::endpoint> dest, const std::string& outcome,
                     const std::string& why) {
   size_t closed = relay_.SetDestination(dest);
-  if (outcome == last_outcome_ && closed == 0) return;
-  last_outcome_ = outcome;
+  std::string state = outcome + "|" + why;
+  if (state == last_outcome_ && closed == 0) return;  // nothing changed: no log every interval
+  last_outcome_ = std::move(state);
   if (dest) {
     spdlog::info("{}: closing {} connections", outcome, closed);
   } else {

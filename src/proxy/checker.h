@@ -77,7 +77,7 @@ class Checker {
   RelayControl& relay_;
   IdGenerator& ids_;
   Options opts_;
-  std::string last_outcome_;  // for "log what changed" (empty before the first check)
+  std::string last_outcome_;  // outcome and reason last logged (empty before the first check)
 };
 
 }  // namespace stolon::proxy
