@@ -1,0 +1,38 @@
+// Running the PostgreSQL tools (initdb, pg_ctl, pg_basebackup, pg_rewind, postgres -V) as child
+// processes with captured output and an optional deadline.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace stolon::postgresql {
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal or by the deadline
+  bool timed_out = false;
+  std::string output;  // stdout+stderr interleaved (the last 256 KiB)
+  // The last `n` non-empty output lines joined by "\n" (for error messages).
+  std::string Tail(size_t n = 10) const;
+};
+
+// Runs argv (argv[0] without a '/' is searched in PATH) with `env` added to our environment,
+// stdin on /dev/null and no other inherited descriptors. `on_line` (optional) is called from this
+// thread for each output line as it arrives. A zero timeout means no limit; on timeout the
+// process group is killed. Error status only when the program cannot be started.
+absl::StatusOr<CommandResult> RunCommand(
+    const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+    const std::function<void(const std::string&)>& on_line = nullptr);
+
+// Builds an envp vector: our environment with `overrides` applied ("K=V" strings).
+std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& overrides);
+
+// Closes every descriptor >= 3 (used in children between fork and exec).
+void CloseFromFd3();
+
+}  // namespace stolon::postgresql
