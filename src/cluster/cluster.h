@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,25 @@ inline constexpr int64_t kInitialGeneration = 1;
 inline constexpr const char* kStolonPrefix = "stolon_";
 // External synchronous standby name that makes the master block commits below minSynchronousStandbys.
 inline constexpr const char* kFakeStandbyName = "stolonfakestandby";
+
+// ClusterSpec defaults (stolon's, except maxStandbyLag: stolon's constant is 1024*1204 by a typo;
+// we use the documented 1 MiB).
+inline constexpr Duration kDefaultSleepInterval = std::chrono::seconds(5);
+inline constexpr Duration kDefaultRequestTimeout = std::chrono::seconds(10);
+inline constexpr Duration kDefaultConvergenceTimeout = std::chrono::seconds(30);
+inline constexpr Duration kDefaultInitTimeout = std::chrono::minutes(5);
+inline constexpr Duration kDefaultSyncTimeout = Duration(0);
+inline constexpr Duration kDefaultDBWaitReadyTimeout = std::chrono::seconds(60);
+inline constexpr Duration kDefaultFailInterval = std::chrono::seconds(20);
+inline constexpr Duration kDefaultDeadKeeperRemovalInterval = std::chrono::hours(48);
+inline constexpr Duration kDefaultProxyCheckInterval = std::chrono::seconds(5);
+inline constexpr Duration kDefaultProxyTimeout = std::chrono::seconds(15);
+inline constexpr uint16_t kDefaultMaxStandbys = 20;
+inline constexpr uint16_t kDefaultMaxStandbysPerSender = 3;
+inline constexpr uint32_t kDefaultMaxStandbyLag = 1024 * 1024;
+inline constexpr uint16_t kDefaultMinSynchronousStandbys = 1;
+inline constexpr uint16_t kDefaultMaxSynchronousStandbys = 1;
+inline constexpr uint16_t kDefaultAdditionalWalSenders = 5;
 
 // Cluster phase.
 inline constexpr const char* kPhaseInitializing = "initializing";
@@ -52,7 +72,10 @@ inline constexpr const char* kAccessAll = "all";
 inline constexpr const char* kAccessStrict = "strict";
 
 using Time = WallTime;  // serialised as RFC 3339 with nanoseconds; zero is 0001-01-01T00:00:00Z
-// The zero Go time (0001-01-01T00:00:00Z) as a system_clock time point.
+// The zero Go time (0001-01-01T00:00:00Z). system_clock counts int64 nanoseconds and cannot reach
+// year 1, so the zero time is represented by the epoch (Time{}), which keeps `now - t` arithmetic
+// safe; it encodes as "0001-01-01T00:00:00Z". (1970-01-01T00:00:00Z itself therefore reads back
+// as the zero time; stolon never writes it.)
 Time ZeroTime();
 
 // ---------------------------------------------------------------------------------------------
@@ -225,10 +248,10 @@ struct DBSpec {
   std::optional<std::vector<std::string>> pg_hba;  // "pgHBA", always emitted (null)
   std::string role;                       // "role", omitempty
   std::optional<FollowConfig> follow_config;  // "followConfig", omitempty
-  std::vector<std::string> followers;     // "followers", always emitted (null when empty... see json.h)
+  std::vector<std::string> followers;     // "followers", always emitted ([] when empty)
   bool include_previous_config = false;   // "includePreviousConfig", omitempty
-  std::vector<std::string> synchronous_standbys;           // "synchronousStandbys", always emitted
-  std::vector<std::string> external_synchronous_standbys;  // "externalSynchronousStandbys", always
+  std::vector<std::string> synchronous_standbys;           // "synchronousStandbys", null when empty
+  std::vector<std::string> external_synchronous_standbys;  // "externalSynchronousStandbys", ditto
   bool operator==(const DBSpec&) const = default;
 };
 
@@ -345,5 +368,17 @@ struct ProxyInfo {
 using KeepersInfo = std::map<std::string, KeeperInfo>;  // by keeper uid
 using ProxiesInfo = std::map<std::string, ProxyInfo>;   // by proxy uid
 using SentinelsInfo = std::vector<SentinelInfo>;
+
+// Readable printing (indented JSON) for logs and test failures; PrintTo is what GoogleTest uses.
+std::ostream& operator<<(std::ostream& os, const ClusterData& cd);
+std::ostream& operator<<(std::ostream& os, const ClusterSpec& spec);
+std::ostream& operator<<(std::ostream& os, const KeeperInfo& ki);
+std::ostream& operator<<(std::ostream& os, const SentinelInfo& si);
+std::ostream& operator<<(std::ostream& os, const ProxyInfo& pi);
+void PrintTo(const ClusterData& cd, std::ostream* os);
+void PrintTo(const ClusterSpec& spec, std::ostream* os);
+void PrintTo(const KeeperInfo& ki, std::ostream* os);
+void PrintTo(const SentinelInfo& si, std::ostream* os);
+void PrintTo(const ProxyInfo& pi, std::ostream* os);
 
 }  // namespace stolon::cluster

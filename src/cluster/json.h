@@ -17,7 +17,16 @@
 
 namespace stolon::cluster {
 
-// Encoders return compact JSON. Indented forms use nlohmann's dump(indent) on the *ToJson value.
+// Encoders return compact JSON. Indented forms use nlohmann's dump(indent) on the *ToJson value
+// (stolonctl's tab-indented output: ToJson(x).dump(1, '\t')).
+//
+// Lists written even when empty/unset (no omitempty in stolon): ClusterSpec additionalWalSenders,
+// additionalMasterReplicationSlots, pgHBA, automaticPgRestart (null when unset); DBSpec
+// additionalWalSenders, additionalReplicationSlots and pgHBA (null when unset); DBSpec.followers
+// ([] when empty); DBSpec.synchronousStandbys, DBSpec.externalSynchronousStandbys,
+// DBStatus.synchronousStandbys, PostgresState.synchronousStandbys (null when empty). Decoding
+// accepts both null and [] for every list. KeeperInfo.postgresState is omitted when unset.
+// Invalid UTF-8 in strings is written as U+FFFD (as Go does) instead of failing.
 nlohmann::json ToJson(const ClusterData& cd);
 nlohmann::json ToJson(const ClusterSpec& spec);
 nlohmann::json ToJson(const KeeperInfo& ki);
@@ -41,12 +50,17 @@ absl::StatusOr<ClusterSpec> ParseClusterSpecStrict(std::string_view json);  // u
 absl::StatusOr<KeeperInfo> ParseKeeperInfo(std::string_view json);
 absl::StatusOr<SentinelInfo> ParseSentinelInfo(std::string_view json);
 absl::StatusOr<ProxyInfo> ParseProxyInfo(std::string_view json);
+// Decodes an already parsed spec (e.g. after editing its JSON form); strict as above when asked.
+absl::StatusOr<ClusterSpec> ClusterSpecFromJson(const nlohmann::json& j, bool strict = false);
 
 // RFC 7386 JSON merge patch applied to a spec: `null` removes a key (or map entry), objects merge
 // recursively, anything else replaces. Returns the patched spec (not yet validated).
 absl::StatusOr<ClusterSpec> MergePatchSpec(const ClusterSpec& spec, std::string_view patch_json);
 
 // RFC 3339 with nanoseconds, as Go's time.RFC3339Nano in UTC ("2024-05-02T09:15:42.512Z").
+// ZeroTime() formats as "0001-01-01T00:00:00Z" and that string parses back to ZeroTime().
+// ParseTime accepts any RFC 3339 offset ("+02:00") and converts to UTC; times outside the range
+// of system_clock (about 1678..2262) other than Go's zero time are InvalidArgument.
 std::string FormatTime(Time t);
 absl::StatusOr<Time> ParseTime(std::string_view s);
 

@@ -34,7 +34,7 @@ struct EtcdKvStore::Endpoint {
 bool IsTlsFailureMessage(const std::string& message) {
   std::string m = message;
   std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* needle : {"handshake", "ssl", "certificate", "tls", "x509"}) {
+  for (const char* needle : {"ssl", "certificate", "tls", "x509", "handshake failed"}) {
     if (m.find(needle) != std::string::npos) return true;
   }
   return false;
@@ -177,7 +177,7 @@ absl::StatusOr<std::unique_ptr<EtcdKvStore>> EtcdKvStore::Create(const EtcdOptio
 std::string EtcdKvStore::EndpointList() const { return fmt::format("{}", fmt::join(options_.endpoints, ",")); }
 
 absl::Status EtcdKvStore::UnavailableError(const grpc::Status& last, const std::string& what) const {
-  if (IsTlsFailureMessage(last.error_message())) {
+  if (IsHttps(options_.endpoints.front()) && IsTlsFailureMessage(last.error_message())) {
     return absl::UnavailableError(fmt::format(
         "{}: TLS handshake/verification with etcd at {} failed ({}): check --store-ca-file, "
         "--store-cert-file/--store-key and that the endpoints use the right host names",
@@ -201,6 +201,7 @@ absl::Status EtcdKvStore::Call(const std::string& what, Rpc&& rpc) {
   const auto deadline = Clock::now() + options_.timeout;
   const size_t n = endpoints_.size();
   grpc::Status last(grpc::StatusCode::DEADLINE_EXCEEDED, "no attempt made");
+  bool tls_failure_seen = false;
   for (size_t attempt = 0;; ++attempt) {
     const auto now = Clock::now();
     if (now >= deadline) break;
@@ -213,7 +214,10 @@ absl::Status EtcdKvStore::Call(const std::string& what, Rpc&& rpc) {
     grpc::Status s = rpc(*endpoints_[idx], ctx);
     if (s.ok()) return absl::OkStatus();
     if (!Retryable(s)) return Translate(s, what);
-    last = s;
+    // Keep a TLS failure as the error to report: later attempts during gRPC's reconnect backoff
+    // only say "failed to connect", which would hide the cause.
+    if (!tls_failure_seen || IsTlsFailureMessage(s.error_message())) last = s;
+    tls_failure_seen = tls_failure_seen || IsTlsFailureMessage(s.error_message());
     SPDLOG_DEBUG("etcd {} at {} failed: {}", what, endpoints_[idx]->url, s.error_message());
     if (n > 1) {
       size_t next = (idx + 1) % n;

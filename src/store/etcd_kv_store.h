@@ -50,18 +50,18 @@ class EtcdKvStore final : public KvStore {
   absl::StatusOr<std::optional<KvPair>> Get(const std::string& key) override;
   absl::StatusOr<std::vector<KvPair>> List(const std::string& prefix) override;
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
-                              std::optional<std::chrono::seconds> ttl) override;
+                              std::optional<std::chrono::seconds> ttl = std::nullopt) override;
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease) override;
+                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override;
   absl::Status Delete(const std::string& key) override;
   // The watch runs on one endpoint's stream with etcd's "hasleader" requirement (a member cut
   // off from the quorum cancels it); when it breaks, Next fails and the caller re-creates it.
   absl::StatusOr<std::unique_ptr<KvWatch>> Watch(const std::string& prefix,
-                                                 int64_t start_revision) override;
+                                                 int64_t start_revision = 0) override;
   absl::StatusOr<LeaseId> GrantLease(std::chrono::seconds ttl) override;
   // One LeaseKeepAlive round trip on a short-lived stream.
-  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease) override;
-  absl::Status RevokeLease(LeaseId lease) override;
+  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease = kNoLease) override;
+  absl::Status RevokeLease(LeaseId lease = kNoLease) override;
 
   const EtcdOptions& options() const { return options_; }
 

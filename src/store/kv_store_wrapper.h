@@ -24,25 +24,25 @@ class KvStoreWrapper : public KvStore {
     return target_.List(prefix);
   }
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
-                              std::optional<std::chrono::seconds> ttl) override {
+                              std::optional<std::chrono::seconds> ttl = std::nullopt) override {
     return target_.Put(key, value, ttl);
   }
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease) override {
+                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override {
     return target_.CompareAndSwap(key, value, expected_mod_revision, lease);
   }
   absl::Status Delete(const std::string& key) override { return target_.Delete(key); }
   absl::StatusOr<std::unique_ptr<KvWatch>> Watch(const std::string& prefix,
-                                                 int64_t start_revision) override {
+                                                 int64_t start_revision = 0) override {
     return target_.Watch(prefix, start_revision);
   }
   absl::StatusOr<LeaseId> GrantLease(std::chrono::seconds ttl) override {
     return target_.GrantLease(ttl);
   }
-  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease) override {
+  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease = kNoLease) override {
     return target_.KeepAliveLease(lease);
   }
-  absl::Status RevokeLease(LeaseId lease) override { return target_.RevokeLease(lease); }
+  absl::Status RevokeLease(LeaseId lease = kNoLease) override { return target_.RevokeLease(lease); }
 
  private:
   KvStore& target_;
@@ -72,15 +72,15 @@ class FaultyKvStore final : public KvStoreWrapper {
   absl::StatusOr<std::optional<KvPair>> Get(const std::string& key) override;
   absl::StatusOr<std::vector<KvPair>> List(const std::string& prefix) override;
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
-                              std::optional<std::chrono::seconds> ttl) override;
+                              std::optional<std::chrono::seconds> ttl = std::nullopt) override;
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease) override;
+                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<KvWatch>> Watch(const std::string& prefix,
-                                                 int64_t start_revision) override;
+                                                 int64_t start_revision = 0) override;
   absl::StatusOr<LeaseId> GrantLease(std::chrono::seconds ttl) override;
-  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease) override;
-  absl::Status RevokeLease(LeaseId lease) override;
+  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease = kNoLease) override;
+  absl::Status RevokeLease(LeaseId lease = kNoLease) override;
 
  private:
   // Returns the injected error when `op` must fail now.

@@ -36,15 +36,15 @@ class MemKvStore final : public KvStore {
   absl::StatusOr<std::optional<KvPair>> Get(const std::string& key) override;
   absl::StatusOr<std::vector<KvPair>> List(const std::string& prefix) override;
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
-                              std::optional<std::chrono::seconds> ttl) override;
+                              std::optional<std::chrono::seconds> ttl = std::nullopt) override;
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease) override;
+                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<KvWatch>> Watch(const std::string& prefix,
-                                                 int64_t start_revision) override;
+                                                 int64_t start_revision = 0) override;
   absl::StatusOr<LeaseId> GrantLease(std::chrono::seconds ttl) override;
-  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease) override;
-  absl::Status RevokeLease(LeaseId lease) override;
+  absl::StatusOr<std::chrono::seconds> KeepAliveLease(LeaseId lease = kNoLease) override;
+  absl::Status RevokeLease(LeaseId lease = kNoLease) override;
 
   // Deletes the keys of every lease whose deadline has passed on the clock.
   void ExpireLeases();
