@@ -32,6 +32,55 @@ absl::Status ManagerInstance::CheckNotStopping() const {
   return absl::OkStatus();
 }
 
+template <typename F>
+auto ManagerInstance::WithConn(F f) -> decltype(f(std::declval<postgresql::Connection&>())) {
+  for (int attempt = 0;; ++attempt) {
+    bool reused = conn_.has_value();
+    if (!reused) {
+      auto c = manager_.ConnectLocal();
+      if (!c.ok()) return c.status();
+      conn_.emplace(std::move(*c));
+    }
+    auto r = f(*conn_);
+    if (r.ok()) return r;
+    conn_.reset();
+    if (!reused || attempt > 0) return r;
+  }
+}
+
+template <typename F>
+auto ManagerInstance::WithReplConn(F f)
+    -> decltype(f(std::declval<postgresql::ReplicationConnection&>())) {
+  for (int attempt = 0;; ++attempt) {
+    bool reused = repl_conn_.has_value();
+    if (!reused) {
+      auto c = postgresql::ReplicationConnection::Connect(manager_.LocalReplConnParams(),
+                                                          manager_.config().request_timeout);
+      if (!c.ok()) return c.status();
+      repl_conn_.emplace(std::move(*c));
+    }
+    auto r = f(*repl_conn_);
+    if (r.ok()) return r;
+    repl_conn_.reset();
+    if (!reused || attempt > 0) return r;
+  }
+}
+
+void ManagerInstance::DropConnections() {
+  conn_.reset();
+  repl_conn_.reset();
+}
+
+absl::Status ManagerInstance::Stop(bool fast) {
+  DropConnections();
+  return manager_.Stop(fast);
+}
+
+absl::Status ManagerInstance::StopIfStarted(bool fast) {
+  DropConnections();
+  return manager_.StopIfStarted(fast);
+}
+
 absl::Status ManagerInstance::Start() {
   RETURN_IF_ERROR(CheckNotStopping());
   return manager_.Start();
@@ -44,6 +93,7 @@ absl::Status ManagerInstance::StartTmpMerged() {
 
 absl::Status ManagerInstance::Restart(bool fast) {
   RETURN_IF_ERROR(CheckNotStopping());
+  DropConnections();
   return manager_.Restart(fast);
 }
 
@@ -114,24 +164,32 @@ absl::Status ManagerInstance::SetupRoles() {
 }
 
 absl::StatusOr<PGParameters> ManagerInstance::GetConfigFilePGParameters() {
-  ASSIGN_OR_RETURN(auto conn, manager_.ConnectLocal());
-  return postgresql::GetConfigFilePGParameters(conn);
+  return WithConn(
+      [](postgresql::Connection& c) { return postgresql::GetConfigFilePGParameters(c); });
 }
 
 absl::StatusOr<std::vector<std::string>> ManagerInstance::GetSyncStandbys() {
-  ASSIGN_OR_RETURN(auto conn, manager_.ConnectLocal());
-  return postgresql::GetSyncStandbys(conn);
+  return WithConn([](postgresql::Connection& c) { return postgresql::GetSyncStandbys(c); });
 }
 
 absl::StatusOr<postgresql::SlotsChange> ManagerInstance::RefreshReplicationSlots(
     const std::vector<std::string>& followers, const std::vector<std::string>& additional) {
-  ASSIGN_OR_RETURN(auto conn, manager_.ConnectLocal());
-  return postgresql::RefreshReplicationSlots(conn, followers, additional);
+  return WithConn([&](postgresql::Connection& c) {
+    return postgresql::RefreshReplicationSlots(c, followers, additional);
+  });
 }
 
 absl::StatusOr<bool> ManagerInstance::IsRestartRequired() {
-  ASSIGN_OR_RETURN(auto conn, manager_.ConnectLocal());
-  return postgresql::IsRestartRequired(conn);
+  return WithConn([](postgresql::Connection& c) { return postgresql::IsRestartRequired(c); });
+}
+
+absl::StatusOr<postgresql::SystemData> ManagerInstance::GetSystemData() {
+  return WithReplConn([](postgresql::ReplicationConnection& c) { return c.IdentifySystem(); });
+}
+
+absl::StatusOr<cluster::TimelinesHistory> ManagerInstance::GetTimelinesHistory(uint64_t tli) {
+  return WithReplConn(
+      [tli](postgresql::ReplicationConnection& c) { return c.TimelineHistory(tli); });
 }
 
 }  // namespace stolon::keeper

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "keeper/instance.h"
 
@@ -36,8 +37,8 @@ class ManagerInstance final : public Instance {
   absl::Status Init(const postgresql::InitConfig& init) override { return manager_.Init(init); }
   absl::Status Start() override;
   absl::Status StartTmpMerged() override;
-  absl::Status Stop(bool fast) override { return manager_.Stop(fast); }
-  absl::Status StopIfStarted(bool fast) override { return manager_.StopIfStarted(fast); }
+  absl::Status Stop(bool fast) override;
+  absl::Status StopIfStarted(bool fast) override;
   absl::Status Reload() override { return manager_.Reload(); }
   absl::Status Restart(bool fast) override;
   absl::Status Promote() override { return manager_.Promote(); }
@@ -63,20 +64,27 @@ class ManagerInstance final : public Instance {
       const std::vector<std::string>& followers,
       const std::vector<std::string>& additional) override;
   absl::StatusOr<bool> IsRestartRequired() override;
-  absl::StatusOr<postgresql::SystemData> GetSystemData() override {
-    return manager_.GetSystemData();
-  }
-  absl::StatusOr<cluster::TimelinesHistory> GetTimelinesHistory(uint64_t tli) override {
-    return manager_.GetTimelinesHistory(tli);
-  }
+  absl::StatusOr<postgresql::SystemData> GetSystemData() override;
+  absl::StatusOr<cluster::TimelinesHistory> GetTimelinesHistory(uint64_t tli) override;
   absl::StatusOr<std::string> OlderWalFile() override { return manager_.OlderWalFile(); }
 
  private:
   absl::Status CheckNotStopping() const;
+  // Runs `f` on the cached local superuser (or replication) connection, connecting when there
+  // is none. Any error drops the cached connection; an error on a reused connection (the server
+  // may have restarted since) is retried once on a fresh one. Connections are kept because each
+  // new one costs a password authentication (SCRAM: thousands of HMACs) every probe.
+  template <typename F>
+  auto WithConn(F f) -> decltype(f(std::declval<postgresql::Connection&>()));
+  template <typename F>
+  auto WithReplConn(F f) -> decltype(f(std::declval<postgresql::ReplicationConnection&>()));
+  void DropConnections();
 
   postgresql::Manager manager_;
   postgresql::Roles roles_;
   const std::atomic<bool>* stopping_;
+  std::optional<postgresql::Connection> conn_;
+  std::optional<postgresql::ReplicationConnection> repl_conn_;
 };
 
 }  // namespace stolon::keeper
