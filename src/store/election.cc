@@ -75,15 +75,17 @@ bool Election::WaitForLeader(bool leader, std::chrono::milliseconds timeout) con
   return cv_.wait_for(l, timeout, [&] { return leader_.load() == leader; });
 }
 
-absl::StatusOr<std::string> Election::Leader() {
-  auto kvs = kv_.List(prefix_ + "/");
+absl::StatusOr<std::string> ReadElectionLeader(KvStore& kv, const std::string& prefix) {
+  auto kvs = kv.List(prefix + "/");
   if (!kvs.ok()) return kvs.status();
   const KvPair* oldest = Oldest(*kvs);
   if (!oldest) {
-    return absl::NotFoundError(fmt::format("election: no leader (no candidate under {}/)", prefix_));
+    return absl::NotFoundError(fmt::format("election: no leader (no candidate under {}/)", prefix));
   }
   return oldest->value;
 }
+
+absl::StatusOr<std::string> Election::Leader() { return ReadElectionLeader(kv_, prefix_); }
 
 void Election::Loop(std::string uid) {
   using std::chrono::duration_cast;

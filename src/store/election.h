@@ -89,4 +89,8 @@ class Election {
   std::thread thread_;
 };
 
+// The uid of the leader of the election at `prefix` (the value of the oldest key under
+// "<prefix>/"), or kNotFound when there is no candidate. For readers that do not campaign.
+absl::StatusOr<std::string> ReadElectionLeader(KvStore& kv, const std::string& prefix);
+
 }  // namespace stolon::store

@@ -6,3 +6,13 @@ stolon_test(store_etcd_test
   SOURCES integration/store/etcd_kv_store_test.cc
   DEPS stolon_store stolon_test_support
   LABELS integration TIMEOUT 120)
+
+stolon_test(store_domain_test
+  SOURCES integration/store/store_test.cc
+  DEPS stolon_store stolon_test_support
+  LABELS integration TIMEOUT 120)
+
+stolon_test(store_etcd_cluster_test
+  SOURCES integration/store/etcd_cluster_test.cc
+  DEPS stolon_store stolon_test_support
+  LABELS integration TIMEOUT 180)
