@@ -20,11 +20,12 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "fmt/format.h"
-#include "keeper/kv_keeper_store.h"
 #include "keeper/local_state.h"
 #include "keeper/pg_instance.h"
 #include "keeper/state_machine.h"
+#include "keeper/store_adapter.h"
 #include "spdlog/spdlog.h"
+#include "store/store.h"
 #include "store/store_config.h"
 
 namespace stolon::keeper {
@@ -140,7 +141,8 @@ int RunKeeper(KeeperConfig& config) {
   if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
   auto kv = store::NewKvStore(*store_config);
   if (!kv.ok()) return Fatal(std::string(kv.status().message()));
-  KvKeeperStore store(**kv, store_config->BasePath());
+  store::Store domain_store(**kv, store_config->BasePath());
+  DomainKeeperStore store(domain_store);
 
   // The request timeout is fixed for the life of the process (as stolon does): read it once.
   SharedState shared;
