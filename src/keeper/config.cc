@@ -124,6 +124,8 @@ bool IsValidKeeperUid(const std::string& uid) {
 }
 
 void AddKeeperFlags(CLI::App& app, KeeperConfig& c) {
+  // As with Go's flag package, a flag given twice takes the last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   AddCommonFlags(app, c.common, Component::kKeeper);
   app.add_option("--uid", c.uid,
                  "keeper uid (must be unique in the cluster and can contain only lower-case "

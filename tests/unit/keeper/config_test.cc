@@ -185,6 +185,12 @@ TEST(KeeperConfig, EmptyPasswordFileAfterTrimIsFatal) {
   std::filesystem::remove(su);
 }
 
+TEST(KeeperConfig, RepeatedFlagTakesTheLastValue) {
+  Parsed r = ParseAndFinalize(With(Base(), {"--pg-port=1", "--pg-port=2"}));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.config.pg_port, "2");
+}
+
 TEST(KeeperConfig, ScramAndTrustAccepted) {
   Parsed r = ParseAndFinalize(With(Without(Base(), "--pg-repl-password"),
                                 {"--pg-repl-auth-method=trust", "--pg-su-auth-method=scram-sha-256"}));
