@@ -139,10 +139,10 @@ int RunKeeper(KeeperConfig& config) {
 
   auto store_config = store::StoreConfigFromFlags(config.common);
   if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
-  auto kv = store::NewKvStore(*store_config);
-  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
-  store::Store domain_store(**kv, store_config->BasePath());
-  DomainKeeperStore store(domain_store);
+  auto opened = DomainKeeperStore::Open([&] { return store::NewKvStore(*store_config); },
+                                        store_config->BasePath());
+  if (!opened.ok()) return Fatal(std::string(opened.status().message()));
+  DomainKeeperStore& store = **opened;
 
   // The request timeout is fixed for the life of the process (as stolon does): read it once.
   SharedState shared;
