@@ -249,7 +249,8 @@ void StateMachine::NoteStoreResult(const absl::Status& s) {
 
 absl::StatusOr<PassOutcome> StateMachine::Pass() {
   auto r = PassInternal();
-  if (!r.ok() && r.status().code() != absl::StatusCode::kUnavailable) {
+  // A store read failure is logged by NoteStoreResult, once per change.
+  if (!r.ok() && !store_read_failed_) {
     spdlog::error("keeper pass failed: {}", std::string(r.status().message()));
   }
   return r;
@@ -289,6 +290,7 @@ std::vector<std::string> StateMachine::HBA(const ClusterData& cd, const DB& db,
 absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
   // 1. The cluster data.
   auto cd_or = store_.GetClusterData();
+  store_read_failed_ = !cd_or.ok();
   NoteStoreResult(cd_or.status());
   if (!cd_or.ok()) return cd_or.status();
   if (!cd_or->has_value()) {
@@ -589,7 +591,10 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   bool rewound = false;
   RETURN_IF_ERROR(Resync(cd, spec, db, followed, try_pgrewind, rewound));
   RETURN_IF_ERROR(Annotate(pg_.Start(), "failed to start postgres"));
-  if (!rewound) return absl::OkStatus();
+  if (!rewound) {
+    return Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout),
+                    "timeout waiting for instance to be ready");
+  }
 
   // After a rewind the instance may wait for WAL the master no longer has, or end up on another
   // timeline branch: then fall back to a full copy.
@@ -617,7 +622,9 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   if (!fallback) return absl::OkStatus();
   RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
   RETURN_IF_ERROR(Resync(cd, spec, db, followed, false, rewound));
-  return Annotate(pg_.Start(), "failed to start postgres");
+  RETURN_IF_ERROR(Annotate(pg_.Start(), "failed to start postgres"));
+  return Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout),
+                  "timeout waiting for instance to be ready");
 }
 
 absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec, const DB& db,

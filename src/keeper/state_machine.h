@@ -124,6 +124,7 @@ class StateMachine {
   SharedState& shared_;
   bool wait_sync_standbys_synced_ = false;
   std::optional<bool> store_reachable_;  // for logging only on changes
+  bool store_read_failed_ = false;       // the current pass failed reading the cluster data
   std::optional<bool> restart_pending_;  // idem
 };
 
