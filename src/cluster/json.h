@@ -28,7 +28,15 @@ namespace stolon::cluster {
 // accepts both null and [] for every list. KeeperInfo.postgresState is omitted when unset.
 // Invalid UTF-8 in strings is written as U+FFFD (as Go does) instead of failing.
 nlohmann::json ToJson(const ClusterData& cd);
-nlohmann::json ToJson(const ClusterSpec& spec);
+nlohmann::json ToJson(const ClusterSpec& spec);  // SpecKeys::kStored
+
+// Which keys a spec encoding carries.
+enum class SpecKeys {
+  kStored,     // as stored in clusterdata (ClusterSpec's Go tags); what ToJson(spec) writes
+  kOmitEmpty,  // every unset/empty field left out: `stolonctl spec`
+  kAllKeys,    // every key, null when unset: `stolonctl spec --defaults` (on WithDefaults())
+};
+nlohmann::json ToJson(const ClusterSpec& spec, SpecKeys keys);
 nlohmann::json ToJson(const KeeperInfo& ki);
 nlohmann::json ToJson(const SentinelInfo& si);
 nlohmann::json ToJson(const ProxyInfo& pi);
@@ -39,10 +47,11 @@ std::string EncodeKeeperInfo(const KeeperInfo& ki);
 std::string EncodeSentinelInfo(const SentinelInfo& si);
 std::string EncodeProxyInfo(const ProxyInfo& pi);
 
-// Decoders. ParseClusterData refuses formatVersion != 1 with FailedPrecondition
-// ("unsupported cluster data format version N"); every other error is InvalidArgument.
-// A document that is JSON `null` decodes to ClusterData with format_version 0 via
-// ParseClusterDataOrNull (nullopt); ParseClusterData treats it as an error.
+// Decoders. ParseClusterData refuses formatVersion != 1 (or missing) with FailedPrecondition
+// ("unsupported cluster data format version N"); every other error is InvalidArgument naming the
+// JSON path ("invalid JSON: ..." when the text is not JSON). They never throw.
+// ParseClusterDataOrNull returns nullopt for the JSON document `null` (an absent/cleared cd);
+// ParseClusterData treats `null` as an error ("cluster data: expected an object, got null").
 absl::StatusOr<ClusterData> ParseClusterData(std::string_view json);
 absl::StatusOr<std::optional<ClusterData>> ParseClusterDataOrNull(std::string_view json);
 absl::StatusOr<ClusterSpec> ParseClusterSpec(std::string_view json);

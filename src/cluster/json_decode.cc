@@ -450,7 +450,12 @@ absl::StatusOr<ClusterData> ParseClusterData(std::string_view text) {
 absl::StatusOr<std::optional<ClusterData>> ParseClusterDataOrNull(std::string_view text) {
   ASSIGN_OR_RETURN(json j, ParseJson(text));
   if (j.is_null()) return std::optional<ClusterData>();
-  ASSIGN_OR_RETURN(ClusterData cd, ParseClusterData(text));
+  ClusterData cd;
+  try {
+    RETURN_IF_ERROR(Dec(j, Ctx{"cluster data"}, "", &cd));
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(fmt::format("cluster data: {}", e.what()));
+  }
   return std::optional<ClusterData>(std::move(cd));
 }
 

@@ -55,9 +55,6 @@ template <typename T>
 void PutOpt(json& o, const char* key, const std::optional<T>& v) {
   if (v) o[key] = *v;
 }
-void PutDur(json& o, const char* key, const std::optional<Duration>& v) {
-  if (v) o[key] = FormatGoDuration(*v);
-}
 
 json Enc(const NewConfig& c) {
   json o = json::object();
@@ -243,38 +240,62 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
-json ToJson(const ClusterSpec& s) {
+json ToJson(const ClusterSpec& s) { return ToJson(s, SpecKeys::kStored); }
+
+json ToJson(const ClusterSpec& s, SpecKeys keys) {
   json o = json::object();
-  PutDur(o, "sleepInterval", s.sleep_interval);
-  PutDur(o, "requestTimeout", s.request_timeout);
-  PutDur(o, "convergenceTimeout", s.convergence_timeout);
-  PutDur(o, "initTimeout", s.init_timeout);
-  PutDur(o, "syncTimeout", s.sync_timeout);
-  PutDur(o, "dbWaitReadyTimeout", s.db_wait_ready_timeout);
-  PutDur(o, "failInterval", s.fail_interval);
-  PutDur(o, "deadKeeperRemovalInterval", s.dead_keeper_removal_interval);
-  PutDur(o, "proxyCheckInterval", s.proxy_check_interval);
-  PutDur(o, "proxyTimeout", s.proxy_timeout);
-  PutOpt(o, "maxStandbys", s.max_standbys);
-  PutOpt(o, "maxStandbysPerSender", s.max_standbys_per_sender);
-  PutOpt(o, "maxStandbyLag", s.max_standby_lag);
-  PutOpt(o, "synchronousReplication", s.synchronous_replication);
-  PutOpt(o, "minSynchronousStandbys", s.min_synchronous_standbys);
-  PutOpt(o, "maxSynchronousStandbys", s.max_synchronous_standbys);
-  o["additionalWalSenders"] = s.additional_wal_senders ? json(*s.additional_wal_senders) : json(nullptr);
-  o["additionalMasterReplicationSlots"] = OptStrings(s.additional_master_replication_slots);
-  PutOpt(o, "usePgrewind", s.use_pg_rewind);
-  PutOpt(o, "initMode", s.init_mode);
-  PutOpt(o, "mergePgParameters", s.merge_pg_parameters);
-  PutOpt(o, "role", s.role);
-  PutObj(o, "newConfig", s.new_config);
-  PutObj(o, "pitrConfig", s.pitr_config);
-  PutObj(o, "existingConfig", s.existing_config);
-  PutObj(o, "standbyConfig", s.standby_config);
-  PutOpt(o, "defaultSUReplAccessMode", s.default_su_repl_access_mode);
-  if (!s.pg_parameters.empty()) o["pgParameters"] = Params(s.pg_parameters);
-  o["pgHBA"] = OptStrings(s.pg_hba);
-  o["automaticPgRestart"] = s.automatic_pg_restart ? json(*s.automatic_pg_restart) : json(nullptr);
+  // Writes `key` when set; when unset writes null if the style asks for the key anyway.
+  auto put = [&](const char* key, bool set, auto&& value, bool stored_always = false) {
+    if (set) {
+      o[key] = value();
+    } else if (keys == SpecKeys::kAllKeys || (keys == SpecKeys::kStored && stored_always)) {
+      o[key] = nullptr;
+    }
+  };
+  auto dur = [&](const char* key, const std::optional<Duration>& d) {
+    put(key, d.has_value(), [&] { return FormatGoDuration(*d); });
+  };
+  auto opt = [&](const char* key, const auto& v, bool stored_always = false) {
+    put(key, v.has_value(), [&] { return json(*v); }, stored_always);
+  };
+  auto obj = [&](const char* key, const auto& v) {
+    put(key, v.has_value(), [&] { return Enc(*v); });
+  };
+  // A list: kOmitEmpty (all omitempty) also drops an empty one.
+  auto list = [&](const char* key, const std::optional<std::vector<std::string>>& v) {
+    bool set = v.has_value() && !(keys == SpecKeys::kOmitEmpty && v->empty());
+    put(key, set, [&] { return Strings(*v); }, /*stored_always=*/true);
+  };
+  dur("sleepInterval", s.sleep_interval);
+  dur("requestTimeout", s.request_timeout);
+  dur("convergenceTimeout", s.convergence_timeout);
+  dur("initTimeout", s.init_timeout);
+  dur("syncTimeout", s.sync_timeout);
+  dur("dbWaitReadyTimeout", s.db_wait_ready_timeout);
+  dur("failInterval", s.fail_interval);
+  dur("deadKeeperRemovalInterval", s.dead_keeper_removal_interval);
+  dur("proxyCheckInterval", s.proxy_check_interval);
+  dur("proxyTimeout", s.proxy_timeout);
+  opt("maxStandbys", s.max_standbys);
+  opt("maxStandbysPerSender", s.max_standbys_per_sender);
+  opt("maxStandbyLag", s.max_standby_lag);
+  opt("synchronousReplication", s.synchronous_replication);
+  opt("minSynchronousStandbys", s.min_synchronous_standbys);
+  opt("maxSynchronousStandbys", s.max_synchronous_standbys);
+  opt("additionalWalSenders", s.additional_wal_senders, /*stored_always=*/true);
+  list("additionalMasterReplicationSlots", s.additional_master_replication_slots);
+  opt("usePgrewind", s.use_pg_rewind);
+  opt("initMode", s.init_mode);
+  opt("mergePgParameters", s.merge_pg_parameters);
+  opt("role", s.role);
+  obj("newConfig", s.new_config);
+  obj("pitrConfig", s.pitr_config);
+  obj("existingConfig", s.existing_config);
+  obj("standbyConfig", s.standby_config);
+  opt("defaultSUReplAccessMode", s.default_su_repl_access_mode);
+  put("pgParameters", !s.pg_parameters.empty(), [&] { return Params(s.pg_parameters); });
+  list("pgHBA", s.pg_hba);
+  opt("automaticPgRestart", s.automatic_pg_restart, /*stored_always=*/true);
   return o;
 }
 

@@ -153,7 +153,7 @@ absl::StatusOr<Result> Connection::Run(const std::string& sql,
         deadline = Clock::now() + std::chrono::seconds(5);
         continue;
       }
-      if (timed_out && Clock::now() >= deadline) {
+      if (timed_out && !WaitSocket(PQsocket(conn_), false, deadline)) {
         return absl::DeadlineExceededError(
             fmt::format("query timed out after {}ms and could not be cancelled", timeout_.count()));
       }

@@ -1,7 +1,6 @@
 #include "postgresql/util.h"
 
 #include <cctype>
-#include <regex>
 #include <sstream>
 
 #include "fmt/format.h"
@@ -42,14 +41,24 @@ absl::StatusOr<PGVersion> ParseVersion(const std::string& v) {
 }
 
 absl::StatusOr<PGVersion> ParseBinaryVersion(const std::string& v) {
-  static const std::regex re(R"(.* \(PostgreSQL\) ([0-9.]+).*)");
-  std::smatch m;
+  // stolon's `.* \(PostgreSQL\) ([0-9.]+)`, by hand: std::regex trips GCC 12 warnings under
+  // the sanitizers.
   std::string line = v.substr(0, v.find('\n'));
-  if (!std::regex_match(line, m, re)) {
+  static const std::string kMarker = " (PostgreSQL) ";
+  auto at = line.find(kMarker);
+  std::string num;
+  if (at != std::string::npos) {
+    for (size_t i = at + kMarker.size(); i < line.size(); ++i) {
+      char c = line[i];
+      if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') break;
+      num += c;
+    }
+  }
+  if (num.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("failed to parse postgres binary version: \"{}\"", line));
   }
-  return ParseVersion(m[1].str());
+  return ParseVersion(num);
 }
 
 absl::StatusOr<uint64_t> ParseLsn(const std::string& lsn) {
@@ -91,25 +100,34 @@ absl::StatusOr<cluster::TimelinesHistory> ParseTimelinesHistory(const std::strin
   cluster::TimelinesHistory out;
   std::istringstream in(content);
   std::string line;
-  static const std::regex re(R"(^\s*(\S+)\s+(\S+)\s+(.*)$)");
+  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;
-    std::smatch m;
-    if (!std::regex_match(line, m, re)) continue;  // a line without a reason column: skip
+    // "<tli> <lsn> <reason...>", whitespace separated; the reason may hold spaces.
+    size_t i = 0;
+    auto token = [&]() {
+      while (i < line.size() && is_space(line[i])) ++i;
+      size_t start = i;
+      while (i < line.size() && !is_space(line[i])) ++i;
+      return line.substr(start, i - start);
+    };
+    std::string tli = token();
+    if (tli.empty() || tli[0] == '#') continue;
+    std::string lsn = token();
+    if (lsn.empty() || i >= line.size()) continue;  // no reason column: not a history line
+    while (i < line.size() && is_space(line[i])) ++i;
     cluster::TimelineHistoryEntry e;
-    if (!ParseUint(m[1].str(), 10, UINT64_MAX, &e.timeline_id)) {
+    if (!ParseUint(tli, 10, UINT64_MAX, &e.timeline_id)) {
       return absl::InvalidArgumentError(
           fmt::format("cannot parse timelineID in timeline history line \"{}\"", line));
     }
-    auto sp = ParseLsn(m[2].str());
+    auto sp = ParseLsn(lsn);
     if (!sp.ok()) {
       return absl::InvalidArgumentError(
           fmt::format("cannot parse start lsn in timeline history line \"{}\"", line));
     }
     e.switch_point = *sp;
-    e.reason = m[3].str();
+    e.reason = line.substr(i);
     out.push_back(std::move(e));
   }
   return out;

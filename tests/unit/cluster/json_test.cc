@@ -429,6 +429,47 @@ TEST(ClusterDataJsonTest, FormatVersion) {
   EXPECT_EQ(cd.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ClusterDataJsonTest, NeverCrashesOnTruncatedOrRetypedInput) {
+  const std::string full = kTwoKeepers;
+  for (size_t n = 0; n < full.size(); n += 7) {
+    auto cd = ParseClusterData(full.substr(0, n));
+    EXPECT_FALSE(cd.ok()) << n;
+  }
+  // Every value (leaf or not) replaced by every JSON type: an error or a value, never a crash.
+  const json doc = json::parse(kTwoKeepers);
+  const json flat = doc.flatten();
+  std::vector<std::string> pointers;
+  for (const auto& [pointer, unused] : flat.items()) {
+    for (json::json_pointer p(pointer); !p.empty(); p = p.parent_pointer()) {
+      pointers.push_back(p.to_string());
+    }
+  }
+  const json replacements[] = {nullptr, true, 0, -1, 65536, 1.5, "x", json::array(), json::object()};
+  int errors = 0;
+  for (const auto& pointer : pointers) {
+    for (const json& r : replacements) {
+      json mutated = doc;
+      mutated[json::json_pointer(pointer)] = r;
+      auto cd = ParseClusterData(mutated.dump());
+      if (!cd.ok()) {
+        ++errors;
+        EXPECT_FALSE(cd.status().message().empty());
+      } else {
+        EXPECT_TRUE(ParseClusterData(EncodeClusterData(*cd)).ok()) << pointer << " = " << r;
+      }
+    }
+  }
+  EXPECT_GT(errors, 100);
+}
+
+TEST(ClusterDataJsonTest, DeepNestingIsAnErrorNotACrash) {
+  std::string deep = R"({"formatVersion": 1, "cluster": )" + std::string(20000, '[') +
+                     std::string(20000, ']') + "}";
+  auto cd = ParseClusterData(deep);
+  ASSERT_FALSE(cd.ok());
+  EXPECT_EQ(Msg(cd.status()), "cluster: expected an object, got array");
+}
+
 TEST(ClusterDataJsonTest, UnknownKeysAreIgnored) {
   json doc = json::parse(kTwoKeepers);
   doc["futureField"] = 1;

@@ -82,6 +82,32 @@ TEST(SpecDefaultsTest, DefaultsSpecEncodesEveryKey) {
   EXPECT_EQ(*back, d);
 }
 
+TEST(SpecKeysTest, StoredOmitEmptyAndAllKeys) {
+  ClusterSpec s = Spec(R"({"initMode": "new", "pgHBA": [], "maxStandbys": 3})");
+  nlohmann::json stored = ToJson(s, SpecKeys::kStored);
+  EXPECT_EQ(stored, ToJson(s));
+  EXPECT_EQ(stored, nlohmann::json::parse(R"({"initMode": "new", "pgHBA": [], "maxStandbys": 3,
+      "additionalWalSenders": null, "additionalMasterReplicationSlots": null,
+      "automaticPgRestart": null})"));
+  // stolonctl spec: every field omitempty, so even the empty pgHBA list is left out.
+  EXPECT_EQ(ToJson(s, SpecKeys::kOmitEmpty),
+            nlohmann::json::parse(R"({"initMode": "new", "maxStandbys": 3})"));
+  // stolonctl spec --defaults: every key, null when unset.
+  nlohmann::json all = ToJson(s.WithDefaults(), SpecKeys::kAllKeys);
+  EXPECT_EQ(all.size(), 30u);
+  for (const char* key : {"newConfig", "pitrConfig", "existingConfig", "standbyConfig",
+                          "pgParameters", "additionalMasterReplicationSlots"}) {
+    ASSERT_TRUE(all.contains(key)) << key;
+    EXPECT_TRUE(all[key].is_null()) << key;
+  }
+  EXPECT_EQ(all["pgHBA"], nlohmann::json::array());
+  EXPECT_EQ(all["maxStandbys"], 3);
+  EXPECT_EQ(all["failInterval"], "20s");
+  auto back = ClusterSpecFromJson(all, /*strict=*/true);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, s.WithDefaults());
+}
+
 TEST(SpecValidateTest, ValidSpecs) {
   for (const char* json : {
            R"({"initMode": "new"})",

@@ -1,5 +1,8 @@
 #include "postgresql/config.h"
 
+#include "postgresql/command.h"
+#include "postgresql/queries.h"
+
 #include <gtest/gtest.h>
 
 namespace stolon::postgresql {
@@ -284,6 +287,33 @@ TEST(AuthMethodTest, Valid) {
   EXPECT_TRUE(IsValidAuthMethod("trust"));
   EXPECT_TRUE(IsValidAuthMethod("scram-sha-256"));
   EXPECT_FALSE(IsValidAuthMethod("password"));
+}
+
+TEST(ChangedParametersTest, AddedRemovedChanged) {
+  PGParameters running = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
+  PGParameters generated = {{"a", "1"}, {"b", "20"}, {"d", "4"}};
+  EXPECT_EQ(ChangedParameters(running, generated), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_TRUE(ChangedParameters(running, running).empty());
+}
+
+TEST(CommandResultTest, TailKeepsLastNonEmptyLines) {
+  CommandResult r;
+  r.output = "one\n\ntwo\nthree\n";
+  EXPECT_EQ(r.Tail(2), "two\nthree");
+  EXPECT_EQ(r.Tail(10), "one\ntwo\nthree");
+}
+
+TEST(RunCommandTest, ExitCodeOutputAndMissingProgram) {
+  std::vector<std::string> lines;
+  auto r = RunCommand({"/bin/sh", "-c", "echo out; echo err >&2; printf 'a\\rb\\n'; exit 3"}, {},
+                      std::chrono::seconds(10), [&](const std::string& l) { lines.push_back(l); });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(lines, (std::vector<std::string>{"out", "err", "a", "b"}));
+  auto t = RunCommand({"/bin/sh", "-c", "sleep 5"}, {}, std::chrono::milliseconds(200));
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->timed_out);
+  EXPECT_EQ(RunCommand({"/nonexistent/prog"}).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
