@@ -351,7 +351,7 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
                  "removing its data directory to start again{}",
                  LogFields({{"db", dbls.uid}}));
     RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
-    RETURN_IF_ERROR(Annotate(pg_.RemoveAll(), "failed to remove the db directory"));
+    RETURN_IF_ERROR(SetAsideOrRemove("the data directory of the interrupted init or resync"));
     dbls = DBLocalState{};
     RETURN_IF_ERROR(SaveDBState(dbls));
   }
@@ -566,6 +566,8 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   if (!db.spec.follow_config) {
     return absl::InvalidArgumentError("db init mode is resync but the db spec has no followConfig");
   }
+  // Nothing is touched until the followed db is known with an address.
+  RETURN_IF_ERROR(StandbyRecoveryOptions(cd, db).status());
   RETURN_IF_ERROR(SaveDBState({db.uid, 0, true, std::nullopt}));
   RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
   pg_.SetParameters(CreateParameters(db, std::nullopt));
@@ -630,6 +632,7 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
 absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec, const DB& db,
                                   const DB& followed, bool try_pgrewind, bool& rewound) {
   rewound = false;
+  // Also checks that the followed db has a known address before anything is touched.
   ASSIGN_OR_RETURN(RecoveryOptions standby_ro, StandbyRecoveryOptions(cd, db));
   if (try_pgrewind && db.spec.use_pg_rewind && !config_.pg_su_username.empty() &&
       (!config_.pg_su_password.empty() || config_.pg_su_auth_method == postgresql::kAuthTrust)) {
@@ -648,26 +651,7 @@ absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec
 
   // OUR DEPARTURE (invariant 9): keep the previous data directory until the new copy has
   // started, unless the disk cannot hold both.
-  ASSIGN_OR_RETURN(bool initialized, pg_.IsInitialized());
-  auto space = initialized ? pg_.HasSpaceForDataCopy() : absl::StatusOr<bool>(false);
-  if (!space.ok()) {
-    spdlog::warn("cannot measure the free disk space ({}): removing the previous data directory "
-                 "first",
-                 std::string(space.status().message()));
-  }
-  if (space.ok() && initialized) {
-    if (*space) {
-      ASSIGN_OR_RETURN(std::string old, pg_.MoveAside());
-      spdlog::info("keeping the previous data directory until the new copy has started{}",
-                   LogFields({{"path", old}}));
-    } else {
-      spdlog::warn("not enough free disk space to keep the previous data directory during the "
-                   "resync: removing it first");
-      RETURN_IF_ERROR(Annotate(pg_.RemoveAll(), "failed to remove the db directory"));
-    }
-  } else {
-    RETURN_IF_ERROR(Annotate(pg_.RemoveAll(), "failed to remove the db directory"));
-  }
+  RETURN_IF_ERROR(SetAsideOrRemove("the previous data directory"));
   spdlog::info("syncing from followed db{}",
                LogFields({{"followedDB", followed.uid}, {"keeper", followed.spec.keeper_uid}}));
   RETURN_IF_ERROR(Annotate(
@@ -676,6 +660,28 @@ absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec
       "sync error"));
   spdlog::info("sync succeeded");
   pg_.SetRecoveryOptions(standby_ro);
+  return absl::OkStatus();
+}
+
+absl::Status StateMachine::SetAsideOrRemove(const std::string& what) {
+  ASSIGN_OR_RETURN(bool initialized, pg_.IsInitialized());
+  if (!initialized) return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
+  // Only the first copy is worth keeping: a later one derives from an interrupted attempt.
+  ASSIGN_OR_RETURN(bool kept, pg_.HasMovedAside());
+  if (kept) {
+    spdlog::info("removing {}: an older copy is already kept aside until a db converges", what);
+    return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
+  }
+  auto space = pg_.HasSpaceForDataCopy();
+  if (!space.ok() || !*space) {
+    spdlog::warn("not enough free disk space to keep {} during the resync: removing it first{}",
+                 what,
+                 space.ok() ? std::string()
+                            : LogFields({{"error", std::string(space.status().message())}}));
+    return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
+  }
+  ASSIGN_OR_RETURN(std::string old, pg_.MoveAside());
+  spdlog::info("keeping {} until the new copy has started{}", what, LogFields({{"path", old}}));
   return absl::OkStatus();
 }
 
@@ -692,6 +698,11 @@ absl::StatusOr<RecoveryOptions> StateMachine::StandbyRecoveryOptions(const Clust
   auto fit = cd.dbs.find(fc.db_uid);
   if (fit == cd.dbs.end()) {
     return absl::NotFoundError(fmt::format("no db data available for followed db {:?}", fc.db_uid));
+  }
+  if (fit->second.status.listen_address.empty() || fit->second.status.port.empty()) {
+    return absl::UnavailableError(fmt::format(
+        "followed db {:?} has no known address yet: waiting for its keeper to report it",
+        fc.db_uid));
   }
   cluster::StandbySettings ss;
   ss.primary_conninfo = postgresql::ConnString(ReplConnParams(config_, fit->second, db.uid));
