@@ -111,3 +111,59 @@ TEST(KeeperReplication, FollowPromoteRewindAndBasebackup) {
 
 }  // namespace
 }  // namespace stolon::keeper::testing
+
+namespace stolon::keeper::testing {
+namespace {
+
+// Invariant 8: after a synchronous master restarts, only internal connections are allowed until
+// its synchronous standbys are in sync again.
+TEST(KeeperReplication, SyncMasterRestartWaitsForSyncStandby) {
+  TestCluster tc;
+  TestKeeper k1(tc.name(), tc.endpoints(), {"keeper1", "md5", {}});
+  TestKeeper k2(tc.name(), tc.endpoints(), {"keeper2", "md5", {}});
+  ASSERT_TRUE(tc.Put().ok());
+  k1.Start();
+  k2.Start();
+  ASSERT_TRUE(tc.RegisterKeeper("keeper1")) << k1.Log();
+  ASSERT_TRUE(tc.RegisterKeeper("keeper2")) << k2.Log();
+  tc.AddMaster("db1", "keeper1", cluster::kInitModeNew).spec.followers = {"db2"};
+  ASSERT_TRUE(tc.Put().ok());
+  ASSERT_TRUE(tc.WaitConverged("keeper1", "db1", 90s)) << k1.Log();
+  ASSERT_TRUE(k1.Connect()->Exec("create role user01 login password 'pw01'").ok());
+  tc.RefreshDBStatus();
+  tc.AddStandby("db2", "keeper2", "db1", cluster::kInitModeResync);
+  ASSERT_TRUE(tc.Put().ok());
+  ASSERT_TRUE(tc.WaitConverged("keeper2", "db2", 90s)) << k2.Log();
+
+  auto& db1 = tc.cd.dbs["db1"];
+  db1.spec.synchronous_replication = true;
+  db1.spec.synchronous_standbys = {"db2"};
+  db1.generation++;
+  ASSERT_TRUE(tc.Put().ok());
+  ASSERT_TRUE(WaitQuery(k1, "show synchronous_standby_names", "stolon_db2")) << k1.Log();
+  ASSERT_TRUE(WaitQuery(k1, "select sync_state from pg_stat_replication where application_name = 'stolon_db2'",
+                        "sync"));
+  EXPECT_TRUE(k1.Connect("user01", "pw01").ok());
+
+  // The standby goes away, then the master restarts.
+  k2.Stop();
+  k1.Stop();
+  k1.Start();
+  ASSERT_TRUE(tc.RegisterKeeper("keeper1")) << k1.Log();
+  ASSERT_TRUE(WaitQuery(k1, "select 1", "1", 60s)) << k1.Log();
+  auto refused = k1.Connect("user01", "pw01");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("no pg_hba.conf entry"), std::string::npos)
+      << refused.status();
+  EXPECT_TRUE(k1.LogContains("not allowing connection as normal users since synchronous "
+                             "replication is enabled and instance was down"));
+
+  // The standby is back and in sync: normal users are allowed again.
+  k2.Start();
+  ASSERT_TRUE(tc.RegisterKeeper("keeper2")) << k2.Log();
+  EXPECT_TRUE(stolon::testing::WaitFor([&] { return k1.Connect("user01", "pw01").ok(); }, 60s))
+      << k1.Log();
+}
+
+}  // namespace
+}  // namespace stolon::keeper::testing
