@@ -34,6 +34,8 @@ CLI::Option* AddDurationOption(CLI::App& app, const std::string& name, Duration&
 }
 
 void AddCommonFlags(CLI::App& app, CommonConfig& c, Component component) {
+  // As with Go's pflag, a flag given twice takes the last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--cluster-name", c.cluster_name, "cluster name");
   app.add_option("--store-backend", c.store_backend, "store backend type (etcdv3)");
   app.add_option("--store-endpoints", c.store_endpoints,

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The main job: a local HA PostgreSQL cluster on loopback, built from this checkout.
+#   etcd (1 member) + 3 keepers (PostgreSQL 15, run as the unprivileged user) + 2 sentinels + 1 proxy.
+# It installs what is missing, builds, starts everything, waits until the cluster is healthy and
+# prints how to connect. Ctrl-C stops every process it started. A second run reuses the data.
+#   STOLON_STATE_DIR   where data and logs live (default: .state/local-cluster in the checkout)
+#   STOLON_BASE_PORT   first of the 7 loopback ports used (default 25430)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+state=${STOLON_STATE_DIR:-$root/.state/local-cluster}
+base=${STOLON_BASE_PORT:-25430}
+pg_user=${STOLON_PG_USER:-stolon}
+cluster=local
+proxy_port=$base
+etcd_port=$((base + 1))
+etcd_peer_port=$((base + 2))
+keeper_ports=($((base + 3)) $((base + 4)) $((base + 5)))
+endpoints=http://127.0.0.1:$etcd_port
+bin=$root/build/bin
+
+say() { printf '[cluster] %s\n' "$*"; }
+die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "run as root (it installs packages and runs PostgreSQL as the '$pg_user' user)"
+
+scripts/setup.sh
+say "building (release) in build/"
+cmake -S "$root" -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build.cmake.log 2>&1 ||
+  { cat build.cmake.log; die "cmake configure failed"; }
+ninja -C build --quiet stolon-keeper stolon-sentinel stolon-proxy stolonctl
+
+for p in $proxy_port $etcd_port $etcd_peer_port "${keeper_ports[@]}"; do
+  if ss -Hltn "sport = :$p" | grep -q .; then
+    die "port $p on 127.0.0.1 is in use (another run still up?); stop it or set STOLON_BASE_PORT"
+  fi
+done
+
+mkdir -p "$state/logs"
+chown "$pg_user:" "$state" "$state/logs"
+chmod 0755 "$state"
+# The unprivileged user must be able to reach the binaries and the state dir.
+chmod o+rx "$root" "$root/build" "$bin" 2>/dev/null || true
+
+as_user() { runuser -u "$pg_user" -- "$@"; }
+
+# Passwords: generated once, kept in the state dir (mode 0600, owned by the PostgreSQL user).
+for f in su-password repl-password; do
+  if [[ ! -s $state/$f ]]; then
+    head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$state/$f"
+    chown "$pg_user:" "$state/$f"; chmod 0600 "$state/$f"
+  fi
+done
+
+pids=()
+names=()
+start() {  # start <name> <command...>: runs as the PostgreSQL user, logs to $state/logs/<name>.log
+  local name=$1; shift
+  as_user "$@" >>"$state/logs/$name.log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+  say "started $name (pid $!, log $state/logs/$name.log)"
+}
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  say "stopping ${#pids[@]} processes"
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  say "stopped. Data and logs are in $state (run again to reuse them; rm -rf it to start over)"
+  exit 0
+}
+trap stop_all INT TERM EXIT
+
+common=(--cluster-name="$cluster" --store-backend=etcdv3 --store-endpoints="$endpoints")
+ctl() { "$bin/stolonctl" "${common[@]}" "$@"; }
+
+mkdir -p "$state/etcd"; chown "$pg_user:" "$state/etcd"; chmod 0700 "$state/etcd"
+start etcd /usr/bin/etcd --name local --data-dir "$state/etcd" \
+  --listen-client-urls "$endpoints" --advertise-client-urls "$endpoints" \
+  --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+  --initial-cluster "local=http://127.0.0.1:$etcd_peer_port"
+say "waiting for etcd on $endpoints"
+for _ in $(seq 1 150); do
+  ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint health >/dev/null 2>&1 && break
+  sleep 0.2
+done
+ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint health >/dev/null 2>&1 ||
+  die "etcd did not become healthy; see $state/logs/etcd.log"
+say "etcd is up"
+
+if ! ctl clusterdata read >/dev/null 2>&1; then
+  say "no cluster yet: initializing a new one (sleepInterval 2s, failInterval 6s)"
+  ctl init -y '{"initMode":"new","sleepInterval":"2s","failInterval":"6s","convergenceTimeout":"30s","proxyCheckInterval":"2s","proxyTimeout":"6s"}' >/dev/null
+else
+  say "reusing the existing cluster in $state"
+fi
+
+for i in 0 1 2; do
+  d=$state/keeper$i
+  mkdir -p "$d"; chown "$pg_user:" "$d"; chmod 0700 "$d"
+  start keeper$i "$bin/stolon-keeper" "${common[@]}" --uid=keeper$i --data-dir="$d" \
+    --pg-listen-address=127.0.0.1 --pg-port="${keeper_ports[$i]}" --pg-bin-path=/usr/lib/postgresql/15/bin \
+    --pg-su-username="$pg_user" --pg-su-passwordfile="$state/su-password" \
+    --pg-repl-username=repluser --pg-repl-passwordfile="$state/repl-password"
+done
+for i in 0 1; do start sentinel$i "$bin/stolon-sentinel" "${common[@]}"; done
+start proxy "$bin/stolon-proxy" "${common[@]}" --listen-address=127.0.0.1 --port="$proxy_port"
+
+psql_line="PGPASSWORD=\$(cat $state/su-password) psql \"host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres\""
+say "waiting for the cluster to become healthy (master elected, standbys streaming, proxy routing)"
+last=""
+healthy=0
+for _ in $(seq 1 300); do
+  for ((i=0; i<${#pids[@]}; i++)); do
+    kill -0 "${pids[$i]}" 2>/dev/null || die "${names[$i]} exited; see $state/logs/${names[$i]}.log"
+  done
+  json=$(ctl status -f json 2>/dev/null || true)
+  msg=$(printf '%s' "$json" | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)
+except Exception:
+    print("waiting for clusterdata"); sys.exit()
+ks = s.get("keepers", [])
+up = [k["uid"] for k in ks if k.get("pg_healthy")]
+c = s.get("cluster", {})
+m = c.get("master_keeper_uid") or "none"
+print(f"master: {m}; healthy keepers: {len(up)}/3 ({\", \".join(up)}); sentinels: {len(s.get(\"sentinels\", []))}; proxies: {len(s.get(\"proxies\", []))}")
+' 2>/dev/null || echo "waiting for clusterdata")
+  [[ $msg != "$last" ]] && say "$msg" && last=$msg
+  if [[ $msg == *"healthy keepers: 3/3"* ]] &&
+     PGPASSWORD=$(cat "$state/su-password") PGCONNECT_TIMEOUT=2 \
+       psql -Atqc 'select 1' "host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres" >/dev/null 2>&1; then
+    healthy=1; break
+  fi
+  sleep 1
+done
+((healthy)) || die "the cluster did not become healthy in 300 s; see the logs in $state/logs"
+
+echo
+ctl status
+cat <<MSG
+
+The cluster is up. Connect through the proxy (it always routes to the master):
+  $psql_line
+
+Trigger a failover (the sentinel elects a standby within ~failInterval = 6 s):
+  $bin/stolonctl ${common[*]} failkeeper <master keeper uid>
+or kill the master keeper and its PostgreSQL:
+  kill -9 \$(pgrep -f 'stolon-keeper.*--uid=<master keeper uid>') \$(head -1 $state/<master keeper uid>/postgres/postmaster.pid)
+Watch it with:
+  watch $bin/stolonctl ${common[*]} status
+
+Logs: $state/logs/. Press Ctrl-C to stop everything.
+MSG
+wait
