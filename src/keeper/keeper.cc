@@ -1,0 +1,259 @@
+#include "keeper/keeper.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "cluster/cluster.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "fmt/format.h"
+#include "keeper/local_state.h"
+#include "keeper/pg_instance.h"
+#include "keeper/state_machine.h"
+#include "keeper/store_adapter.h"
+#include "spdlog/spdlog.h"
+#include "store/store.h"
+#include "store/store_config.h"
+
+namespace stolon::keeper {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One periodic job: run `work` (blocking), then sleep `interval()`, on its own strand, until the
+// keeper stops. The timer is reachable from outside so a shutdown can cut the sleep short.
+class PeriodicJob {
+ public:
+  PeriodicJob(asio::io_context& io, std::function<void()> work, std::function<Duration()> interval,
+              const std::atomic<bool>& stopping)
+      : strand_(asio::make_strand(io)),
+        timer_(strand_),
+        work_(std::move(work)),
+        interval_(std::move(interval)),
+        stopping_(stopping) {}
+
+  void Start() { asio::co_spawn(strand_, Run(), asio::detached); }
+  // Cancels the pending sleep (from any thread).
+  void Cancel() {
+    asio::post(strand_, [this] { timer_.cancel(); });
+  }
+
+ private:
+  asio::awaitable<void> Run() {
+    while (!stopping_.load()) {
+      work_();
+      if (stopping_.load()) break;
+      timer_.expires_after(interval_());
+      co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  std::function<void()> work_;
+  std::function<Duration()> interval_;
+  const std::atomic<bool>& stopping_;
+};
+
+// Logs the store's reachability only when it changes.
+class ReachabilityLog {
+ public:
+  explicit ReachabilityLog(std::string what) : what_(std::move(what)) {}
+  void Note(const absl::Status& s) {
+    bool ok = s.ok();
+    if (last_ == ok) return;
+    if (!ok) {
+      spdlog::error("{}: {} (will retry, logging again only when this changes)", what_,
+                    std::string(s.message()));
+    } else if (last_.has_value()) {
+      spdlog::info("{}: working again", what_);
+    }
+    last_ = ok;
+  }
+
+ private:
+  std::string what_;
+  std::optional<bool> last_;
+};
+
+postgresql::ManagerConfig MakeManagerConfig(const KeeperConfig& c, Duration request_timeout) {
+  postgresql::ManagerConfig mc;
+  mc.bin_dir = c.pg_bin_path;
+  mc.data_dir = c.PgDataDir();
+  mc.listen_address = c.pg_listen_address;
+  mc.port = c.pg_port;
+  mc.socket_dir = "/tmp";
+  mc.su_user = c.pg_su_username;
+  mc.su_password = c.pg_su_password;
+  mc.su_auth_method = c.pg_su_auth_method;
+  mc.repl_user = c.pg_repl_username;
+  mc.repl_password = c.pg_repl_password;
+  mc.repl_auth_method = c.pg_repl_auth_method;
+  mc.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(request_timeout);
+  return mc;
+}
+
+postgresql::Roles MakeRoles(const KeeperConfig& c) {
+  return postgresql::Roles{c.pg_su_username,    c.pg_su_password,   c.pg_su_auth_method,
+                           c.pg_repl_username, c.pg_repl_password, c.pg_repl_auth_method};
+}
+
+int Fatal(const std::string& msg) {
+  spdlog::critical("{}", msg);
+  return 1;
+}
+
+}  // namespace
+
+int RunKeeper(KeeperConfig& config) {
+  if (::geteuid() == 0) return Fatal(kRootRefusal);
+  if (absl::Status s = FinalizeConfig(config); !s.ok()) return Fatal(std::string(s.message()));
+  if (absl::Status s = CreateDataDir(config.data_dir); !s.ok()) {
+    return Fatal(std::string(s.message()));
+  }
+  std::optional<DataDirLock> lock;
+  if (!config.disable_data_dir_locking) {
+    auto l = DataDirLock::Acquire(config.data_dir);
+    if (!l.ok()) return Fatal(std::string(l.status().message()));
+    lock.emplace(std::move(*l));
+    spdlog::info("exclusive lock on data dir taken");
+  }
+  auto keeper_state = ResolveKeeperUid(config.data_dir, config.uid, NewUid());
+  if (!keeper_state.ok()) return Fatal(std::string(keeper_state.status().message()));
+  const std::string uid = keeper_state->uid;
+  const std::string boot_uuid = NewUuid();
+  spdlog::info("keeper uid{}", LogFields({{"uid", uid}, {"bootUUID", boot_uuid}}));
+
+  auto store_config = store::StoreConfigFromFlags(config.common);
+  if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
+  auto kv = store::NewKvStore(*store_config);
+  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
+  store::Store domain_store(**kv, store_config->BasePath());
+  DomainKeeperStore store(domain_store);
+
+  // The request timeout is fixed for the life of the process (as stolon does): read it once.
+  SharedState shared;
+  Duration request_timeout = 10s;
+  if (auto cd = store.GetClusterData(); cd.ok() && cd->has_value()) {
+    auto spec = (*cd)->cluster.spec.WithDefaults();
+    if (spec.request_timeout) request_timeout = *spec.request_timeout;
+    if (spec.sleep_interval) shared.set_sleep_interval(*spec.sleep_interval);
+  } else if (!cd.ok()) {
+    spdlog::warn("cannot read the cluster data at start ({}): using the default request timeout",
+                 std::string(cd.status().message()));
+  }
+
+  // Signals are handled by sigwait in this thread: block them before any thread starts.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  std::atomic<bool> stopping{false};
+  postgresql::ManagerConfig mc = MakeManagerConfig(config, request_timeout);
+  ManagerInstance sm_pg(mc, MakeRoles(config), &stopping);
+  ManagerInstance probe_pg(mc, MakeRoles(config));
+
+  // A postgres left running by a previous keeper is not ours to trust: stop it.
+  if (absl::Status s = sm_pg.StopIfStarted(true); !s.ok()) {
+    spdlog::error("failed to stop a running postgres instance: {}", std::string(s.message()));
+  }
+
+  StateMachine sm(config, *keeper_state, boot_uuid, store, sm_pg, shared);
+  if (absl::Status s = sm.LoadDBState(); !s.ok()) return Fatal(std::string(s.message()));
+
+  asio::io_context io;
+  PeriodicJob sm_job(
+      io, [&] { (void)sm.Pass(); }, [&] { return shared.sleep_interval(); }, stopping);
+  PeriodicJob probe_job(
+      io,
+      [&] {
+        if (!shared.binary_version()) {
+          if (auto v = probe_pg.BinaryVersion(); v.ok()) shared.set_binary_version(*v);
+        }
+        shared.set_pg_state(ProbePGState(probe_pg, shared.db_state(), config));
+      },
+      [&] { return shared.sleep_interval() / 2; }, stopping);
+  ReachabilityLog info_log("cannot publish keeper info");
+  PeriodicJob info_job(
+      io,
+      [&] {
+        std::string cluster_uid = shared.cluster_uid();
+        if (cluster_uid.empty()) return;  // nothing is published before the cluster is known
+        cluster::KeeperInfo ki;
+        ki.info_uid = NewUid();
+        ki.uid = uid;
+        ki.cluster_uid = cluster_uid;
+        ki.boot_uuid = boot_uuid;
+        if (auto v = shared.binary_version()) ki.postgres_binary_version = {v->maj, v->min};
+        ki.postgres_state = shared.pg_state();
+        ki.can_be_master = config.can_be_master;
+        ki.can_be_synchronous_replica = config.can_be_synchronous_replica;
+        info_log.Note(store.SetKeeperInfo(uid, ki, shared.sleep_interval()));
+      },
+      [&] { return shared.sleep_interval(); }, stopping);
+  sm_job.Start();
+  probe_job.Start();
+  info_job.Start();
+
+  // One thread per job: the jobs block (postgres commands, store calls) and must not wait for
+  // each other; a long resync must not stop the heartbeat.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int running = 3;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      io.run();
+      std::lock_guard l(done_mu);
+      --running;
+      done_cv.notify_all();
+    });
+  }
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("stopping stolon keeper{}", LogFields({{"signal", strsignal(sig)}}));
+  stopping = true;
+  sm_job.Cancel();
+  probe_job.Cancel();
+  info_job.Cancel();
+
+  // Stop postgres now, even while a pass is still running (a separate Manager: pg_ctl needs no
+  // state of ours). Starts are refused from now on, and we stop again once the loops ended.
+  ManagerInstance stopper(mc, MakeRoles(config));
+  if (absl::Status s = stopper.StopIfStarted(true); !s.ok()) {
+    spdlog::error("failed to stop postgres: {}", std::string(s.message()));
+  }
+  bool finished;
+  {
+    std::unique_lock l(done_mu);
+    finished = done_cv.wait_for(l, 15s, [&] { return running == 0; });
+  }
+  if (!finished) {
+    spdlog::warn("a keeper pass is still running: exiting without waiting for it");
+    (void)stopper.StopIfStarted(true);
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+  for (auto& t : threads) t.join();
+  (void)stopper.StopIfStarted(true);
+  spdlog::info("stolon keeper stopped");
+  return 0;
+}
+
+}  // namespace stolon::keeper

@@ -1,0 +1,3 @@
+stolon_test(keeper_test
+  SOURCES unit/keeper/config_test.cc unit/keeper/local_state_test.cc unit/keeper/state_machine_test.cc
+  DEPS stolon_keeper stolon_cluster LABELS unit)
