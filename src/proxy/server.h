@@ -1,0 +1,76 @@
+// ProxyServer: the composition root of stolon-proxy. It owns the io_context (one thread: the
+// relay, the timeout checker and signal handling), the Relay, and the check-loop thread that talks
+// to the store and posts its decisions to the io_context.
+//
+// Timeout checker (stolon TimeoutChecker): a timer of proxyTimeout re-armed by every successful
+// check. When it fires, every connection is closed and, with --stop-listening, the listener too;
+// the next successful check reopens it. A proxy whose first checks fail never listens.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <asio.hpp>
+
+#include "absl/status/status.h"
+#include "proxy/checker.h"
+#include "proxy/config.h"
+#include "proxy/metrics.h"
+#include "proxy/relay.h"
+
+namespace stolon::proxy {
+
+class ProxyServer final : private RelayControl {
+ public:
+  // `store` must outlive the server. `uid` is this proxy's uid (a random 8-hex per start).
+  ProxyServer(const ProxyConfig& config, ProxyStore& store, std::string uid);
+  ~ProxyServer() override;
+
+  // Runs until SIGINT/SIGTERM (or Stop()), then closes everything. Returns the exit code: 0, or 1
+  // when the metrics endpoint cannot listen.
+  int Run();
+  // Asks Run() to return (thread-safe); same as a signal.
+  void Stop();
+
+  // For tests: the relay's counters and the uid.
+  RelayStats stats() const { return relay_.stats(); }
+  const std::string& uid() const { return checker_.uid(); }
+  // The metrics port once Run() started it (0 when disabled); thread-safe after startup.
+  uint16_t metrics_port() const { return metrics_port_.load(); }
+
+ private:
+  // RelayControl, called from the check thread: each runs on the io thread and waits for it.
+  absl::Status StartListening() override;
+  size_t SetDestination(std::optional<asio::ip::tcp::endpoint> dest) override;
+
+  // Runs `f` on the io thread and returns its result; returns `def` once stopping.
+  template <class T, class F>
+  T OnIo(F f, T def);
+
+  void CheckLoop();
+  void ArmTimeout(Duration d);  // io thread
+  void OnTimeout(Duration d);   // io thread
+  void Shutdown();              // io thread
+
+  ProxyConfig config_;
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  Relay relay_;
+  MetricsServer metrics_;
+  std::atomic<uint16_t> metrics_port_{0};
+  asio::steady_timer timeout_timer_;
+  asio::signal_set signals_;
+  RandomIdGenerator ids_;
+  Checker checker_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;  // guards the check loop's sleep
+  std::condition_variable cv_;
+  std::thread check_thread_;
+};
+
+}  // namespace stolon::proxy
