@@ -86,7 +86,7 @@ struct ClusterView {
   SentinelState state_if_put_fails;
   cluster::ProxiesInfo active_proxies;  // the proxies judged alive in this check
   // One line per decision, in order, explaining what was decided and why. Each line is also
-  // logged through spdlog (info level).
+  // logged through spdlog at debug level; the daemon logs them at info when they change.
   std::vector<std::string> decisions;
 };
 

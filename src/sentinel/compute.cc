@@ -9,7 +9,9 @@ namespace stolon::sentinel {
 namespace internal {
 
 void DecisionLog::Push(std::string line) {
-  spdlog::info("{}", line);
+  // At debug level: the daemon logs each line at info once, when it was not in the previous
+  // check's lines (a failover is explained once, not repeated every sleepInterval).
+  spdlog::debug("{}", line);
   lines_.push_back(std::move(line));
 }
 
