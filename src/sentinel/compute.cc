@@ -94,4 +94,19 @@ absl::StatusOr<ClusterView> ComputeClusterView(const cluster::ClusterData& prev,
   return view;
 }
 
+SentinelState StateAfterFailedCompute(const cluster::ClusterData& prev,
+                                      const cluster::KeepersInfo& keepers,
+                                      const cluster::ProxiesInfo& proxies,
+                                      const SentinelState& state, const Deps& deps) {
+  const SteadyTime now = deps.clock.Now();
+  SentinelState st = StartState(prev, state, now);
+  DecisionLog log;
+  Ctx ctx{prev.cluster.spec.WithDefaults(), st,       now, deps.clock.WallNow(),
+          log,                              deps.ids, deps.rng};
+  (void)internal::UpdateKeepersStatus(prev, keepers, ctx);
+  (void)internal::ActiveProxiesInfos(proxies, ctx);
+  st.first_run = false;
+  return st;
+}
+
 }  // namespace stolon::sentinel

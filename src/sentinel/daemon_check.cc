@@ -187,6 +187,8 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   // 7. The decision.
   auto view = ComputeClusterView(read.value, keepers, proxies, state_, Deps{clock_, ids_, rng_});
   if (!view.ok()) {
+    state_ = StateAfterFailedCompute(read.value, keepers, proxies, state_,
+                                     Deps{clock_, ids_, rng_});
     LogOnChange("compute:" + Msg(view.status()),
                 fmt::format("cannot act on the cluster data: {}", Msg(view.status())));
     return CheckOutcome::kComputeFailed;
