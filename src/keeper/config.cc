@@ -155,11 +155,12 @@ void AddKeeperFlags(CLI::App& app, KeeperConfig& c) {
   app.add_option("--pg-su-username", c.pg_su_username, "postgres superuser user name. Used for keeper managed instance access and pg_rewind based synchronization. It'll be created on db initialization. Defaults to the name of the effective user running stolon-keeper. Must be the same for all keepers.");
   app.add_option("--pg-su-password", c.pg_su_password, "postgres superuser password. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers.");
   app.add_option("--pg-su-passwordfile", c.pg_su_password_file, "postgres superuser password file. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers)");
-  app.add_option("--can-be-master", c.can_be_master, "prevent keeper from being elected as master")
-      ->capture_default_str()->default_str("true");
-  app.add_option("--can-be-synchronous-replica", c.can_be_synchronous_replica,
-                 "prevent keeper from being chosen as synchronous replica")
-      ->capture_default_str()->default_str("true");
+  // Go bool flags: "--can-be-master" alone means true, "--can-be-master=false" turns it off.
+  app.add_flag("--can-be-master", c.can_be_master, "prevent keeper from being elected as master")
+      ->default_str("true");
+  app.add_flag("--can-be-synchronous-replica", c.can_be_synchronous_replica,
+               "prevent keeper from being chosen as synchronous replica")
+      ->default_str("true");
   app.add_flag("--disable-data-dir-locking", c.disable_data_dir_locking,
                "disable locking on data dir. Warning! It'll cause data corruptions if two keepers "
                "are concurrently running with the same data dir.")

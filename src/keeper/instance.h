@@ -65,6 +65,8 @@ class Instance {
   // Renames PGDATA aside (kept until RemoveMovedAside); returns the new path.
   virtual absl::StatusOr<std::string> MoveAside() = 0;
   virtual absl::StatusOr<bool> HasSpaceForDataCopy() = 0;
+  // Whether a copy made by MoveAside exists (<pgdata>.old-*).
+  virtual absl::StatusOr<bool> HasMovedAside() = 0;
   // Removes every copy made by MoveAside (<pgdata>.old-*); returns the removed paths.
   virtual absl::StatusOr<std::vector<std::string>> RemoveMovedAside() = 0;
   // Runs the pitr dataRestoreCommand (already expanded) through /bin/sh -c, after creating

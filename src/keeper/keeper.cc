@@ -1,6 +1,5 @@
 #include "keeper/keeper.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -139,10 +138,10 @@ int RunKeeper(KeeperConfig& config) {
 
   auto store_config = store::StoreConfigFromFlags(config.common);
   if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
-  auto kv = store::NewKvStore(*store_config);
-  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
-  store::Store domain_store(**kv, store_config->BasePath());
-  DomainKeeperStore store(domain_store);
+  auto opened = DomainKeeperStore::Open([&] { return store::NewKvStore(*store_config); },
+                                        store_config->BasePath());
+  if (!opened.ok()) return Fatal(std::string(opened.status().message()));
+  DomainKeeperStore& store = **opened;
 
   // The request timeout is fixed for the life of the process (as stolon does): read it once.
   SharedState shared;
@@ -155,13 +154,6 @@ int RunKeeper(KeeperConfig& config) {
     spdlog::warn("cannot read the cluster data at start ({}): using the default request timeout",
                  std::string(cd.status().message()));
   }
-
-  // Signals are handled by sigwait in this thread: block them before any thread starts.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   std::atomic<bool> stopping{false};
   postgresql::ManagerConfig mc = MakeManagerConfig(config, request_timeout);
@@ -177,6 +169,18 @@ int RunKeeper(KeeperConfig& config) {
   if (absl::Status s = sm.LoadDBState(); !s.ok()) return Fatal(std::string(s.message()));
 
   asio::io_context io;
+  // Signals go through asio's handler (not a blocked mask, which the children we fork for
+  // initdb, pg_ctl, pg_basebackup... would inherit). The handler only wakes this thread.
+  std::mutex sig_mu;
+  std::condition_variable sig_cv;
+  int received = 0;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& ec, int sig) {
+    if (ec) return;
+    std::lock_guard l(sig_mu);
+    received = sig;
+    sig_cv.notify_all();
+  });
   PeriodicJob sm_job(
       io, [&] { (void)sm.Pass(); }, [&] { return shared.sleep_interval(); }, stopping);
   PeriodicJob probe_job(
@@ -226,7 +230,11 @@ int RunKeeper(KeeperConfig& config) {
   }
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  {
+    std::unique_lock l(sig_mu);
+    sig_cv.wait(l, [&] { return received != 0; });
+    sig = received;
+  }
   spdlog::info("stopping stolon keeper{}", LogFields({{"signal", strsignal(sig)}}));
   stopping = true;
   sm_job.Cancel();

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/log.h"
@@ -103,25 +104,33 @@ absl::Status ManagerInstance::WaitRecoveryDone(Duration timeout) {
   return manager_.WaitRecoveryDone(Ms(timeout));
 }
 
-absl::StatusOr<std::vector<std::string>> ManagerInstance::RemoveMovedAside() {
+absl::StatusOr<std::vector<std::string>> ManagerInstance::MovedAside() const {
   const std::string& pgdata = manager_.config().data_dir;
   fs::path parent = fs::path(pgdata).parent_path();
   std::string prefix = fs::path(pgdata).filename().string() + ".old-";
-  std::vector<std::string> removed;
+  std::vector<std::string> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    std::error_code rec;
-    fs::remove_all(entry.path(), rec);
-    if (rec) {
-      return absl::InternalError(
-          fmt::format("cannot remove {}: {}", entry.path().string(), rec.message()));
-    }
-    removed.push_back(entry.path().string());
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) out.push_back(entry.path().string());
   }
   if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", parent.string(), ec.message()));
-  return removed;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<bool> ManagerInstance::HasMovedAside() {
+  ASSIGN_OR_RETURN(auto paths, MovedAside());
+  return !paths.empty();
+}
+
+absl::StatusOr<std::vector<std::string>> ManagerInstance::RemoveMovedAside() {
+  ASSIGN_OR_RETURN(auto paths, MovedAside());
+  for (const auto& p : paths) {
+    std::error_code ec;
+    fs::remove_all(p, ec);
+    if (ec) return absl::InternalError(fmt::format("cannot remove {}: {}", p, ec.message()));
+  }
+  return paths;
 }
 
 absl::Status ManagerInstance::RunDataRestoreCommand(const std::string& command, Duration timeout) {

@@ -49,7 +49,10 @@ class ManagerInstance final : public Instance {
   absl::Status RemoveAll() override { return manager_.RemoveAll(); }
   absl::StatusOr<std::string> MoveAside() override { return manager_.MoveAside(); }
   absl::StatusOr<bool> HasSpaceForDataCopy() override { return manager_.HasSpaceForDataCopy(); }
+  absl::StatusOr<bool> HasMovedAside() override;
   absl::StatusOr<std::vector<std::string>> RemoveMovedAside() override;
+  // The <pgdata>.old-* paths.
+  absl::StatusOr<std::vector<std::string>> MovedAside() const;
   absl::Status RunDataRestoreCommand(const std::string& command, Duration timeout) override;
 
   absl::Status SyncFromFollowed(const postgresql::ConnParams& repl_params, const std::string& slot,

@@ -249,7 +249,8 @@ void StateMachine::NoteStoreResult(const absl::Status& s) {
 
 absl::StatusOr<PassOutcome> StateMachine::Pass() {
   auto r = PassInternal();
-  if (!r.ok() && r.status().code() != absl::StatusCode::kUnavailable) {
+  // A store read failure is logged by NoteStoreResult, once per change.
+  if (!r.ok() && !store_read_failed_) {
     spdlog::error("keeper pass failed: {}", std::string(r.status().message()));
   }
   return r;
@@ -289,6 +290,7 @@ std::vector<std::string> StateMachine::HBA(const ClusterData& cd, const DB& db,
 absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
   // 1. The cluster data.
   auto cd_or = store_.GetClusterData();
+  store_read_failed_ = !cd_or.ok();
   NoteStoreResult(cd_or.status());
   if (!cd_or.ok()) return cd_or.status();
   if (!cd_or->has_value()) {
@@ -349,7 +351,7 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
                  "removing its data directory to start again{}",
                  LogFields({{"db", dbls.uid}}));
     RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
-    RETURN_IF_ERROR(Annotate(pg_.RemoveAll(), "failed to remove the db directory"));
+    RETURN_IF_ERROR(SetAsideOrRemove("the data directory of the interrupted init or resync"));
     dbls = DBLocalState{};
     RETURN_IF_ERROR(SaveDBState(dbls));
   }
@@ -564,6 +566,8 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   if (!db.spec.follow_config) {
     return absl::InvalidArgumentError("db init mode is resync but the db spec has no followConfig");
   }
+  // Nothing is touched until the followed db is known with an address.
+  RETURN_IF_ERROR(StandbyRecoveryOptions(cd, db).status());
   RETURN_IF_ERROR(SaveDBState({db.uid, 0, true, std::nullopt}));
   RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
   pg_.SetParameters(CreateParameters(db, std::nullopt));
@@ -589,7 +593,10 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   bool rewound = false;
   RETURN_IF_ERROR(Resync(cd, spec, db, followed, try_pgrewind, rewound));
   RETURN_IF_ERROR(Annotate(pg_.Start(), "failed to start postgres"));
-  if (!rewound) return absl::OkStatus();
+  if (!rewound) {
+    return Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout),
+                    "timeout waiting for instance to be ready");
+  }
 
   // After a rewind the instance may wait for WAL the master no longer has, or end up on another
   // timeline branch: then fall back to a full copy.
@@ -617,12 +624,15 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   if (!fallback) return absl::OkStatus();
   RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
   RETURN_IF_ERROR(Resync(cd, spec, db, followed, false, rewound));
-  return Annotate(pg_.Start(), "failed to start postgres");
+  RETURN_IF_ERROR(Annotate(pg_.Start(), "failed to start postgres"));
+  return Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout),
+                  "timeout waiting for instance to be ready");
 }
 
 absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec, const DB& db,
                                   const DB& followed, bool try_pgrewind, bool& rewound) {
   rewound = false;
+  // Also checks that the followed db has a known address before anything is touched.
   ASSIGN_OR_RETURN(RecoveryOptions standby_ro, StandbyRecoveryOptions(cd, db));
   if (try_pgrewind && db.spec.use_pg_rewind && !config_.pg_su_username.empty() &&
       (!config_.pg_su_password.empty() || config_.pg_su_auth_method == postgresql::kAuthTrust)) {
@@ -641,26 +651,7 @@ absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec
 
   // OUR DEPARTURE (invariant 9): keep the previous data directory until the new copy has
   // started, unless the disk cannot hold both.
-  ASSIGN_OR_RETURN(bool initialized, pg_.IsInitialized());
-  auto space = initialized ? pg_.HasSpaceForDataCopy() : absl::StatusOr<bool>(false);
-  if (!space.ok()) {
-    spdlog::warn("cannot measure the free disk space ({}): removing the previous data directory "
-                 "first",
-                 std::string(space.status().message()));
-  }
-  if (space.ok() && initialized) {
-    if (*space) {
-      ASSIGN_OR_RETURN(std::string old, pg_.MoveAside());
-      spdlog::info("keeping the previous data directory until the new copy has started{}",
-                   LogFields({{"path", old}}));
-    } else {
-      spdlog::warn("not enough free disk space to keep the previous data directory during the "
-                   "resync: removing it first");
-      RETURN_IF_ERROR(Annotate(pg_.RemoveAll(), "failed to remove the db directory"));
-    }
-  } else {
-    RETURN_IF_ERROR(Annotate(pg_.RemoveAll(), "failed to remove the db directory"));
-  }
+  RETURN_IF_ERROR(SetAsideOrRemove("the previous data directory"));
   spdlog::info("syncing from followed db{}",
                LogFields({{"followedDB", followed.uid}, {"keeper", followed.spec.keeper_uid}}));
   RETURN_IF_ERROR(Annotate(
@@ -669,6 +660,28 @@ absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec
       "sync error"));
   spdlog::info("sync succeeded");
   pg_.SetRecoveryOptions(standby_ro);
+  return absl::OkStatus();
+}
+
+absl::Status StateMachine::SetAsideOrRemove(const std::string& what) {
+  ASSIGN_OR_RETURN(bool initialized, pg_.IsInitialized());
+  if (!initialized) return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
+  // Only the first copy is worth keeping: a later one derives from an interrupted attempt.
+  ASSIGN_OR_RETURN(bool kept, pg_.HasMovedAside());
+  if (kept) {
+    spdlog::info("removing {}: an older copy is already kept aside until a db converges", what);
+    return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
+  }
+  auto space = pg_.HasSpaceForDataCopy();
+  if (!space.ok() || !*space) {
+    spdlog::warn("not enough free disk space to keep {} during the resync: removing it first{}",
+                 what,
+                 space.ok() ? std::string()
+                            : LogFields({{"error", std::string(space.status().message())}}));
+    return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
+  }
+  ASSIGN_OR_RETURN(std::string old, pg_.MoveAside());
+  spdlog::info("keeping {} until the new copy has started{}", what, LogFields({{"path", old}}));
   return absl::OkStatus();
 }
 
@@ -685,6 +698,11 @@ absl::StatusOr<RecoveryOptions> StateMachine::StandbyRecoveryOptions(const Clust
   auto fit = cd.dbs.find(fc.db_uid);
   if (fit == cd.dbs.end()) {
     return absl::NotFoundError(fmt::format("no db data available for followed db {:?}", fc.db_uid));
+  }
+  if (fit->second.status.listen_address.empty() || fit->second.status.port.empty()) {
+    return absl::UnavailableError(fmt::format(
+        "followed db {:?} has no known address yet: waiting for its keeper to report it",
+        fc.db_uid));
   }
   cluster::StandbySettings ss;
   ss.primary_conninfo = postgresql::ConnString(ReplConnParams(config_, fit->second, db.uid));

@@ -102,6 +102,9 @@ class StateMachine {
                       const cluster::DB& db, const cluster::DB& followed, bool try_pgrewind,
                       bool& rewound);
   absl::Status ReadInitPGParameters(const cluster::DB& db);
+  // Moves PGDATA aside (kept until a db converges) when it is initialized, no older copy is
+  // kept and the disk can hold both; removes it otherwise. `what` names it in the logs.
+  absl::Status SetAsideOrRemove(const std::string& what);
   absl::Status ConvergeMaster(const cluster::ClusterData& cd, const cluster::ClusterSpec& spec,
                               const cluster::DB& db, const std::string& local_role, bool started);
   absl::StatusOr<bool> ConvergeStandby(const cluster::ClusterData& cd,
@@ -124,6 +127,7 @@ class StateMachine {
   SharedState& shared_;
   bool wait_sync_standbys_synced_ = false;
   std::optional<bool> store_reachable_;  // for logging only on changes
+  bool store_read_failed_ = false;       // the current pass failed reading the cluster data
   std::optional<bool> restart_pending_;  // idem
 };
 

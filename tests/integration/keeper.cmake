@@ -6,7 +6,7 @@ target_compile_options(keeper_test_harness PRIVATE ${STOLON_WARNINGS})
 target_link_libraries(keeper_test_harness PUBLIC stolon_test_support stolon_store stolon_postgresql
   stolon_cluster GTest::gtest)
 
-foreach(t init config replication faults)
+foreach(t init config replication faults standby_cluster)
   stolon_test(keeper_${t}_test
     SOURCES integration/keeper/${t}_test.cc
     DEPS keeper_test_harness

@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 cluster::ClusterData SampleClusterData(int64_t generation) {
   cluster::ClusterData cd;
-  cd.change_time = cluster::ZeroTime() + std::chrono::hours(24 * 365 * 2023);
+  cd.change_time = std::chrono::sys_days(std::chrono::year(2024) / 5 / 2) + std::chrono::hours(9) +
+                   std::chrono::milliseconds(512);
   cd.cluster.uid = "c0ffee01";
   cd.cluster.generation = generation;
   cd.cluster.change_time = cd.change_time;

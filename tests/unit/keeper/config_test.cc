@@ -185,6 +185,15 @@ TEST(KeeperConfig, EmptyPasswordFileAfterTrimIsFatal) {
   std::filesystem::remove(su);
 }
 
+TEST(KeeperConfig, BoolFlagsLikeGo) {
+  Parsed a = ParseAndFinalize(With(Base(), {"--can-be-master=false", "--can-be-synchronous-replica"}));
+  ASSERT_TRUE(a.status.ok()) << a.status;
+  EXPECT_FALSE(a.config.can_be_master);
+  EXPECT_TRUE(a.config.can_be_synchronous_replica);
+  Parsed b = ParseAndFinalize(With(Base(), {"--disable-data-dir-locking"}));
+  EXPECT_TRUE(b.config.disable_data_dir_locking);
+}
+
 TEST(KeeperConfig, RepeatedFlagTakesTheLastValue) {
   Parsed r = ParseAndFinalize(With(Base(), {"--pg-port=1", "--pg-port=2"}));
   ASSERT_TRUE(r.status.ok()) << r.status;

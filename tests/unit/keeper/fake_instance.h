@@ -107,6 +107,7 @@ class FakeInstance : public Instance {
     return moved_aside.back();
   }
   absl::StatusOr<bool> HasSpaceForDataCopy() override { return space_for_copy; }
+  absl::StatusOr<bool> HasMovedAside() override { return !moved_aside.empty(); }
   absl::StatusOr<std::vector<std::string>> RemoveMovedAside() override {
     auto out = moved_aside;
     if (!out.empty()) calls.push_back("RemoveMovedAside");

@@ -293,6 +293,39 @@ TEST_F(StateMachineTest, ResyncByBasebackupKeepsOldDataUntilStarted) {
   EXPECT_TRUE(pg_.moved_aside.empty());
 }
 
+TEST_F(StateMachineTest, ResyncWaitsForTheFollowedAddress) {
+  store_.cd = Cluster(cluster::kRoleStandby, "resync");
+  store_.cd->dbs["db2"].status.listen_address.clear();
+  pg_.initialized = true;
+  auto r = Pass();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("has no known address yet"), std::string::npos);
+  EXPECT_FALSE(pg_.Called("SyncFromFollowed"));
+  EXPECT_FALSE(pg_.Called("MoveAside"));
+  EXPECT_FALSE(pg_.Called("RemoveAll"));
+}
+
+TEST_F(StateMachineTest, InterruptedResyncKeepsOnlyTheOriginalCopy) {
+  store_.cd = Cluster(cluster::kRoleStandby, "resync");
+  pg_.initialized = true;  // the original data
+  pg_.fail["SyncFromFollowed"] = absl::UnavailableError("network");
+  ASSERT_FALSE(Pass().ok());
+  EXPECT_EQ(pg_.moved_aside.size(), 1u) << "the original copy is set aside";
+  EXPECT_TRUE(shared_.db_state().initializing);
+  // A partial copy left by the failed attempt: removed, the original stays aside.
+  pg_.initialized = true;
+  ASSERT_FALSE(Pass().ok());
+  EXPECT_EQ(pg_.moved_aside.size(), 1u);
+  EXPECT_TRUE(pg_.Called("RemoveAll"));
+  EXPECT_FALSE(pg_.Called("MoveAside"));
+  // Success: the original copy goes only once the db has converged.
+  pg_.fail.clear();
+  auto r = Pass();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(pg_.moved_aside.empty());
+  EXPECT_LT(pg_.Index("Start"), pg_.Index("RemoveMovedAside"));
+}
+
 TEST_F(StateMachineTest, ResyncWithoutSpaceRemovesOldDataFirst) {
   store_.cd = Cluster(cluster::kRoleStandby, "resync");
   pg_.initialized = true;
