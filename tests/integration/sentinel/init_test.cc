@@ -118,13 +118,15 @@ TEST(SentinelInit, OneSentinelTwoKeepersReplicate) {
   ASSERT_TRUE(conn->Exec("insert into t values ('one'), ('two')").ok());
   EXPECT_TRUE(WaitFor([&] { return Rows(c.keeper(standby)) == "one,two"; }, 20s))
       << Rows(c.keeper(standby)) << c.Logs();
-  EXPECT_EQ(*c.keeper(standby).QueryOne("select pg_is_in_recovery()::text"), "true");
+  auto rec = c.keeper(standby).QueryOne("select pg_is_in_recovery()::text");
+  EXPECT_TRUE(rec.ok() && *rec == "true") << rec.status() << c.Logs();
   // The decisions are explained in the sentinel's log, each once.
   const TestSentinel& s = *c.sentinels()[0];
   EXPECT_TRUE(s.LogContains("initializing cluster: new db")) << s.Log();
   EXPECT_TRUE(s.LogContains("initialized: cluster phase is now normal")) << s.Log();
   EXPECT_TRUE(s.LogContains("adding new standby db")) << s.Log();
   EXPECT_EQ(s.CountInLog("initializing cluster: new db"), 1) << s.Log();
+  EXPECT_EQ(s.CountInLog("adding new standby db"), 1) << "one base backup only: " << c.Logs();
 }
 
 }  // namespace
