@@ -183,7 +183,6 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
     state_.first_run = true;
     last_decisions_.clear();
   }
-  last_status_.clear();
   // 7. The decision.
   auto view = ComputeClusterView(read.value, keepers, proxies, state_, Deps{clock_, ids_, rng_});
   if (!view.ok()) {
@@ -193,6 +192,7 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
                 fmt::format("cannot act on the cluster data: {}", Msg(view.status())));
     return CheckOutcome::kComputeFailed;
   }
+  last_status_.clear();
   LogDecisions(view->decisions);
   // 8. Compare-and-swap on the revision read in step 1.
   auto rev = store_.AtomicPutClusterData(view->cd, read.revision);

@@ -24,11 +24,18 @@ TEST(SentinelSyncFailover, CommittedRowSurvivesFailover) {
   const std::string master = c.WaitWritableMaster(180s);
   ASSERT_FALSE(master.empty()) << c.Logs();
   const std::string standby = master == "keeper0" ? "keeper1" : "keeper0";
+  // The sentinel elects only a standby that the master *reported* in sync and that the spec
+  // lists: wait until the cluster data says so (postgres alone showing it is not enough).
   ASSERT_TRUE(WaitFor(
       [&] {
         auto v = c.keeper(master).QueryOne(
             "select count(*) from pg_stat_replication where sync_state = 'sync'");
-        return v.ok() && *v == "1";
+        auto cd = c.Cd();
+        if (!v.ok() || *v != "1" || !cd) return false;
+        const cluster::DB& m = cd->dbs.at(cd->cluster.status.master);
+        return m.status.synchronous_standbys.size() == 1 &&
+               m.spec.synchronous_standbys == m.status.synchronous_standbys &&
+               cd->dbs.at(m.status.synchronous_standbys[0]).spec.keeper_uid == standby;
       },
       60s))
       << c.Logs();

@@ -7,6 +7,8 @@
 #include <functional>
 
 #include "cluster/json.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
 #include "sentinel/daemon_check.h"
 #include "store/kv_store_wrapper.h"
 #include "store/mem_kv_store.h"
@@ -344,6 +346,59 @@ TEST(StateAfterFailedCompute, FirstRunBookkeepingSurvivesAnError) {
   SentinelState later = second->state;
   EXPECT_EQ(StateAfterFailedCompute(second->cd, infos, {}, later, deps).keeper_info_histories,
             later.keeper_info_histories);
+}
+
+// Captures what the default logger prints while alive.
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)) {
+    previous_ = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  int Count(const std::string& needle) const {
+    int n = 0;
+    for (const auto& line : sink_->last_formatted()) n += line.find(needle) != std::string::npos;
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(CheckTest, RepeatedConditionsAreLoggedOncePerChange) {
+  LogCapture log;
+  auto c = Checker();
+  leadership_.Set(true);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c->Check(), CheckOutcome::kWaitingForClusterData);
+  EXPECT_EQ(log.Count("no cluster data available, waiting for it to appear"), 1);
+  // A compute error that repeats (phase initializing, no keeper ever published).
+  cluster::ClusterData cd;
+  cd.cluster.uid = "c1";
+  cd.cluster.spec = TestSpec();
+  cd.cluster.status.phase = cluster::kPhaseInitializing;
+  ASSERT_TRUE(store_.PutClusterData(cd).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(c->Check(), CheckOutcome::kComputeFailed);
+    clock_.Advance(1s);
+  }
+  EXPECT_EQ(log.Count("cannot choose initial master"), 1);
+  // A store outage: logged when it starts and when it ends.
+  faulty_.SetFailing(store::KvOp::kGet, true);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c->Check(), CheckOutcome::kStoreError);
+  faulty_.SetFailing(store::KvOp::kGet, false);
+  EXPECT_EQ(c->Check(), CheckOutcome::kComputeFailed);
+  EXPECT_EQ(log.Count("cannot read the cluster data: "), 1);
+  EXPECT_EQ(log.Count("store reachable again"), 1);
+  // Decisions: logged when they appear, not again while they repeat.
+  PublishKeeper("keeper0");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(c->Check(), CheckOutcome::kUpdated);
+    clock_.Advance(1s);
+  }
+  EXPECT_EQ(log.Count("initializing cluster: new db"), 1);
+  EXPECT_EQ(log.Count("waiting for db"), 1);
 }
 
 TEST(CheckOutcomeName, Names) {
