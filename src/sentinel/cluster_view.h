@@ -86,7 +86,7 @@ struct ClusterView {
   SentinelState state_if_put_fails;
   cluster::ProxiesInfo active_proxies;  // the proxies judged alive in this check
   // One line per decision, in order, explaining what was decided and why. Each line is also
-  // logged through spdlog (info level).
+  // logged through spdlog at debug level; the daemon logs them at info when they change.
   std::vector<std::string> decisions;
 };
 
@@ -104,6 +104,17 @@ absl::StatusOr<ClusterView> ComputeClusterView(const cluster::ClusterData& prev,
                                                const cluster::KeepersInfo& keepers,
                                                const cluster::ProxiesInfo& proxies,
                                                const SentinelState& state, const Deps& deps);
+
+// The in-memory state to keep when ComputeClusterView(prev, keepers, proxies, state, deps) failed.
+// The health bookkeeping of the check still counts, as in stolon (whose timers and histories are
+// updated before updateCluster can fail): the first-run reset and the "not seen" keeper infos,
+// keeper/db error timers and proxy histories. first_run is false in the result. Without this, a
+// first check that fails (e.g. initializing with no keeper registered yet, because the first run
+// adds no keepers) would leave first_run set, and every later check would be a first run again.
+SentinelState StateAfterFailedCompute(const cluster::ClusterData& prev,
+                                      const cluster::KeepersInfo& keepers,
+                                      const cluster::ProxiesInfo& proxies,
+                                      const SentinelState& state, const Deps& deps);
 
 // Formats a WAL position like PostgreSQL: "0/3000060".
 std::string FormatLsn(uint64_t lsn);

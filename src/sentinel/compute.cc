@@ -9,7 +9,9 @@ namespace stolon::sentinel {
 namespace internal {
 
 void DecisionLog::Push(std::string line) {
-  spdlog::info("{}", line);
+  // At debug level: the daemon logs each line at info once, when it was not in the previous
+  // check's lines (a failover is explained once, not repeated every sleepInterval).
+  spdlog::debug("{}", line);
   lines_.push_back(std::move(line));
 }
 
@@ -90,6 +92,21 @@ absl::StatusOr<ClusterView> ComputeClusterView(const cluster::ClusterData& prev,
   view.active_proxies = std::move(active);
   view.decisions = log.Take();
   return view;
+}
+
+SentinelState StateAfterFailedCompute(const cluster::ClusterData& prev,
+                                      const cluster::KeepersInfo& keepers,
+                                      const cluster::ProxiesInfo& proxies,
+                                      const SentinelState& state, const Deps& deps) {
+  const SteadyTime now = deps.clock.Now();
+  SentinelState st = StartState(prev, state, now);
+  DecisionLog log;
+  Ctx ctx{prev.cluster.spec.WithDefaults(), st,       now, deps.clock.WallNow(),
+          log,                              deps.ids, deps.rng};
+  (void)internal::UpdateKeepersStatus(prev, keepers, ctx);
+  (void)internal::ActiveProxiesInfos(proxies, ctx);
+  st.first_run = false;
+  return st;
 }
 
 }  // namespace stolon::sentinel

@@ -21,7 +21,7 @@ using cluster::ClusterData;
 using cluster::ClusterSpec;
 using cluster::DB;
 
-// Collects the decision lines of one check and mirrors each to spdlog.
+// Collects the decision lines of one check and mirrors each to spdlog (debug level).
 class DecisionLog {
  public:
   template <typename... Args>

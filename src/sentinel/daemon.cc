@@ -1,0 +1,139 @@
+#include "sentinel/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "sentinel/daemon_check.h"
+#include "spdlog/spdlog.h"
+#include "store/store.h"
+#include "store/store_config.h"
+
+namespace stolon::sentinel {
+namespace {
+
+using namespace std::chrono_literals;
+
+int Fatal(const std::string& msg) {
+  spdlog::critical("{}", msg);
+  return 1;
+}
+
+// The check loop: Check(), then sleep the current sleepInterval, on one strand, until stopped.
+// Checks never overlap (style rule 15); Stop() cuts the sleep short from any thread.
+class CheckLoop {
+ public:
+  CheckLoop(asio::io_context& io, SentinelChecker& checker)
+      : strand_(asio::make_strand(io)), timer_(strand_), checker_(checker) {}
+
+  void Start() { asio::co_spawn(strand_, Run(), asio::detached); }
+  void Stop() {
+    stopping_ = true;
+    asio::post(strand_, [this] { timer_.cancel(); });
+  }
+
+ private:
+  asio::awaitable<void> Run() {
+    while (!stopping_.load()) {
+      CheckOutcome out = checker_.Check();
+      spdlog::debug("check done{}", LogFields({{"outcome", CheckOutcomeName(out)}}));
+      if (stopping_.load()) break;
+      timer_.expires_after(checker_.sleep_interval());
+      co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  SentinelChecker& checker_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace
+
+int RunSentinel(SentinelConfig& config) {
+  if (absl::Status s = FinalizeSentinelConfig(config); !s.ok()) {
+    return Fatal(std::string(s.message()));
+  }
+  auto store_config = store::StoreConfigFromFlags(config.common);
+  if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
+  auto kv = store::NewKvStore(*store_config);
+  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
+  store::Store store(**kv, store_config->BasePath());
+
+  RandomIdGenerator ids;
+  const std::string uid = ids.NewUid();
+  spdlog::info("sentinel uid{}", LogFields({{"uid", uid}}));
+  if (config.initial_cluster_spec) {
+    spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
+                 LogFields({{"file", config.initial_cluster_spec_file}}));
+  }
+
+  // Signals are taken by sigwait in this thread: block them before any thread starts.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  // The election (its own thread), logging each change of leadership.
+  store::ElectionOptions eo;
+  eo.on_change = [uid](bool leader) {
+    spdlog::info("{}{}", leader ? "sentinel leadership acquired" : "sentinel leadership lost",
+                 LogFields({{"uid", uid}}));
+  };
+  std::unique_ptr<store::Election> election = store.NewElection(eo);
+  election->RunForElection(uid);
+  ElectionLeadership leadership(*election);
+
+  std::mt19937_64 rng{std::random_device{}()};
+  SentinelChecker checker(store, leadership, CheckerOptions{uid, config.initial_cluster_spec},
+                          RealClock::Instance(), ids, rng);
+  asio::io_context io;
+  CheckLoop loop(io, checker);
+  loop.Start();
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread worker([&] {
+    io.run();
+    std::lock_guard l(done_mu);
+    done = true;
+    done_cv.notify_all();
+  });
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("stopping stolon sentinel{}", LogFields({{"signal", strsignal(sig)}}));
+  // Give up leadership first so that another sentinel takes over without waiting for the TTL.
+  election->Stop();
+  loop.Stop();
+  bool finished;
+  {
+    std::unique_lock l(done_mu);
+    // A check is bounded by a few store timeouts.
+    finished = done_cv.wait_for(l, 4 * store_config->timeout + 5s, [&] { return done; });
+  }
+  if (!finished) {
+    spdlog::warn("a check is still running: exiting without waiting for it");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+  worker.join();
+  spdlog::info("stolon sentinel stopped");
+  return 0;
+}
+
+}  // namespace stolon::sentinel

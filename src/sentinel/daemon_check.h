@@ -1,0 +1,134 @@
+// SentinelChecker: one sentinel check (stolon's clusterSentinelCheck, facts 4.1 steps 1-9) as
+// I/O around the pure ComputeClusterView:
+//   1. quorum-read the cluster data; stop on a store error; an existing cd must have
+//      formatVersion 1 and a valid spec; refresh sleepInterval and requestTimeout from it;
+//   2. no cd: create it from the initial cluster spec with a create-if-absent CAS (also on a
+//      non-leader: only one creation can win), or wait for `stolonctl init`;
+//   3. publish this sentinel's SentinelInfo with TTL 2 x sleepInterval;
+//   4. read every KeeperInfo and ProxyInfo;
+//   5. stop when not the leader;
+//   6. on the first check after leadership was (re)gained (the leadership count changed) start
+//      from a fresh SentinelState (no timers, no histories; no health judgement in this check);
+//   7. ComputeClusterView;
+//   8. CAS-put the new cd against the revision read in step 1 (a lost CAS is logged and the next
+//      check starts over from a fresh read: what keeps two would-be leaders safe);
+//   9. keep view.state after a successful put, view.state_if_put_fails otherwise.
+//
+// Logging explains each outcome once per change rather than on every check: store problems when
+// they start and end, decision lines of ComputeClusterView when they were not in the previous
+// check's lines.
+//
+// Not thread-safe: one loop calls Check() repeatedly.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+
+#include "cluster/cluster.h"
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/ids.h"
+#include "sentinel/cluster_view.h"
+#include "store/election.h"
+#include "store/store.h"
+
+namespace stolon::sentinel {
+
+// The leadership as the check loop sees it. Implementations are thread-safe.
+class Leadership {
+ public:
+  virtual ~Leadership() = default;
+  // Whether this sentinel leads right now.
+  virtual bool IsLeader() const = 0;
+  // How many times this sentinel became leader; a change means leadership was (re)gained.
+  virtual uint64_t LeadershipCount() const = 0;
+};
+
+// Leadership from a running store::Election (which must outlive this object).
+class ElectionLeadership final : public Leadership {
+ public:
+  explicit ElectionLeadership(const store::Election& election) : election_(election) {}
+  bool IsLeader() const override { return election_.IsLeader(); }
+  uint64_t LeadershipCount() const override { return election_.leadership_count(); }
+
+ private:
+  const store::Election& election_;
+};
+
+// What one check did.
+enum class CheckOutcome {
+  kStoreError,             // a store read or the SentinelInfo publication failed: stopped
+  kInvalidClusterData,     // the stored cd cannot be acted on (format, spec): stopped
+  kWaitingForClusterData,  // no cd and no initial cluster spec
+  kCreatedClusterData,     // no cd: created it from the initial cluster spec
+  kCreateLost,             // no cd, but another writer created one first
+  kNotLeader,              // infos read, no decision (another sentinel leads)
+  kComputeFailed,          // ComputeClusterView refused the cd (FailedPrecondition): no write
+  kUpdated,                // the new cd was written
+  kPutConflict,            // the cd changed since it was read (CAS lost): nothing written
+  kPutFailed,              // the write failed otherwise (store unreachable): unknown result
+};
+
+// A short name of an outcome for logs and test messages ("updated", "put-conflict", ...).
+const char* CheckOutcomeName(CheckOutcome o);
+
+struct CheckerOptions {
+  // This sentinel's uid (random 8 hex per start).
+  std::string uid;
+  // The spec to create the cd from when the store has none (--initial-cluster-spec).
+  std::optional<cluster::ClusterSpec> initial_cluster_spec;
+};
+
+class SentinelChecker {
+ public:
+  // `store`, `leadership`, `clock`, `ids` and `rng` must outlive the checker.
+  SentinelChecker(store::Store& store, const Leadership& leadership, CheckerOptions options,
+                  const Clock& clock, IdGenerator& ids, std::mt19937_64& rng);
+
+  // Runs one check (steps 1-9 above). Never throws; every failure is logged and reported as the
+  // outcome, and the next check starts over with a fresh read.
+  CheckOutcome Check();
+
+  // The interval between the end of a check and the start of the next: the cd's sleepInterval
+  // (5s until a cd was read).
+  Duration sleep_interval() const { return sleep_interval_; }
+  // The cd's requestTimeout (10s until a cd was read). A check that takes longer is logged.
+  Duration request_timeout() const { return request_timeout_; }
+  // The in-memory state kept between checks (timers, histories).
+  const SentinelState& state() const { return state_; }
+
+ private:
+  // Step 2: create the cd from the initial spec, or log that we wait for one.
+  CheckOutcome CreateInitialClusterData();
+  // Steps 6-9 for a leader.
+  CheckOutcome Decide(const store::Versioned<cluster::ClusterData>& read,
+                      const cluster::KeepersInfo& keepers, const cluster::ProxiesInfo& proxies);
+  // Logs a failed step when it is not the problem logged last; returns kStoreError.
+  CheckOutcome StoreProblem(const std::string& step, const absl::Status& s);
+  // Logs the end of a logged store problem (once).
+  void StoreOk();
+  // Logs `line` at info when `key` differs from the last logged key (once per change).
+  void LogOnChange(const std::string& key, const std::string& line);
+  // Logs the decision lines that were not in the previous check's lines.
+  void LogDecisions(const std::vector<std::string>& decisions);
+
+  store::Store& store_;
+  const Leadership& leadership_;
+  const CheckerOptions options_;
+  const Clock& clock_;
+  IdGenerator& ids_;
+  std::mt19937_64& rng_;
+
+  Duration sleep_interval_;
+  Duration request_timeout_;
+  SentinelState state_;
+  uint64_t seen_leadership_count_ = 0;
+  std::string store_problem_;  // the step whose failure was logged last ("" = none)
+  std::string last_status_;    // the key of the last LogOnChange line
+  std::set<std::string> last_decisions_;
+};
+
+}  // namespace stolon::sentinel
