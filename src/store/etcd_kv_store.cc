@@ -23,6 +23,9 @@ namespace stolon::store {
 namespace pb = etcdserverpb;
 using Clock = std::chrono::steady_clock;
 
+// Pause between rounds of failed attempts within one call.
+constexpr auto kRetryPause = std::chrono::milliseconds(100);
+
 struct EtcdKvStore::Endpoint {
   std::string url;
   std::shared_ptr<grpc::Channel> channel;
@@ -71,6 +74,32 @@ absl::StatusCode FromGrpcCode(grpc::StatusCode c) {
 bool Retryable(const grpc::Status& s) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
          s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+std::chrono::system_clock::time_point SystemDeadline(Clock::time_point until) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(until - Clock::now());
+}
+
+// The pause between retry rounds. It must poll the channel rather than sleep: with gRPC's sync
+// API the socket events of a connection attempt (TCP connect done, then the server's HTTP/2
+// SETTINGS) are only handled while some thread polls: a blocking call while it waits, or gRPC's
+// backup poller, every 5s only. Once a connection attempt failed (e.g. into a frozen etcd), the
+// channel stays in TRANSIENT_FAILURE until one succeeds, and fail-fast calls then fail at once
+// without polling; so no later attempt was ever seen completing before its connect deadline
+// ("tcp handshaker shutdown") and the channel never recovered, even with etcd back. Waits until
+// `until`, returning early when a channel that was not connected becomes READY or a connected
+// one changes state.
+void PollingPause(grpc::Channel& channel, Clock::time_point until) {
+  if (Clock::now() >= until) return;
+  const auto deadline = SystemDeadline(until);
+  const grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  if (state == GRPC_CHANNEL_READY) {
+    // The failure came from etcd itself (no leader, ...) or a stalled member.
+    channel.WaitForStateChange(state, deadline);
+  } else {
+    channel.WaitForConnected(deadline);
+  }
 }
 
 KvPair FromPb(const mvccpb::KeyValue& kv) {
@@ -152,8 +181,12 @@ absl::StatusOr<std::unique_ptr<EtcdKvStore>> EtcdKvStore::Create(const EtcdOptio
     grpc::ChannelArguments args;
     // Reconnect quickly after an etcd member comes back (gRPC's default backoff grows to 120s).
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // Despite its name this is gRPC's minimum connect timeout (20s by default): how long one
+    // attempt (TCP, TLS, HTTP/2 SETTINGS) may take. Longer than the store timeout helps no call;
+    // much shorter fails slow but live handshakes (TLS on a loaded host), and an attempt parked
+    // in a frozen member's accept queue completes as soon as the member is thawed.
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, timeout_ms);
     // Detect dead connections under long-lived watch streams. etcd refuses pings more frequent
     // than every 5s (--grpc-keepalive-min-time), so stay above that.
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
@@ -226,11 +259,12 @@ absl::Status EtcdKvStore::Call(const std::string& what, Rpc&& rpc) {
                       s.error_message());
       }
     }
-    // After a full round of fast failures, pause briefly instead of spinning until the deadline.
+    // After a full round of fast failures, pause briefly instead of spinning until the deadline,
+    // polling the endpoint tried next so that its reconnection makes progress (PollingPause).
     if ((attempt + 1) % n == 0) {
-      const auto left = deadline - Clock::now();
-      if (left <= Clock::duration::zero()) break;
-      std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(100)));
+      if (Clock::now() >= deadline) break;
+      PollingPause(*endpoints_[current_.load()]->channel,
+                   std::min(deadline, Clock::now() + kRetryPause));
     }
   }
   return UnavailableError(last, what);
@@ -494,10 +528,8 @@ absl::StatusOr<std::unique_ptr<KvWatch>> EtcdKvStore::Watch(const std::string& p
     last = s;
     if (n > 1) current_.compare_exchange_strong(idx, (idx + 1) % n);
     if ((attempt + 1) % n == 0) {
-      const auto left = deadline - Clock::now();
-      if (left > Clock::duration::zero()) {
-        std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(100)));
-      }
+      PollingPause(*endpoints_[current_.load()]->channel,
+                   std::min(deadline, Clock::now() + kRetryPause));
     }
   }
   return UnavailableError(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(last.message())),

@@ -6,7 +6,10 @@
 // current endpoint; on UNAVAILABLE or DEADLINE_EXCEEDED it moves on to the next one and retries,
 // all within one overall deadline of `timeout` per KvStore call (per RPC for calls made of two
 // RPCs: Put with a TTL). In the first round each endpoint gets an equal share of the remaining
-// time, so a frozen member cannot eat the whole budget. gRPC/etcd errors are translated here, once:
+// time, so a frozen member cannot eat the whole budget. Between rounds of failures the call waits
+// briefly while polling the next endpoint's channel, which is what lets a channel that never
+// connected (or lost its connection) reconnect once its member answers again: the same object
+// recovers without being recreated. gRPC/etcd errors are translated here, once:
 // unreachable/timeout → kUnavailable naming the endpoints, TLS failures → kUnavailable saying the
 // TLS handshake/verification failed, lost CAS → kAborted, unknown lease → kNotFound.
 //

@@ -16,3 +16,8 @@ stolon_test(store_etcd_cluster_test
   SOURCES integration/store/etcd_cluster_test.cc
   DEPS stolon_store stolon_test_support
   LABELS integration TIMEOUT 180)
+
+stolon_test(store_etcd_recovery_test
+  SOURCES integration/store/etcd_recovery_test.cc
+  DEPS stolon_store stolon_test_support
+  LABELS integration TIMEOUT 120)
