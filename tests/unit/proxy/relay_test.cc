@@ -52,33 +52,41 @@ class IoThread {
 class EchoServer {
  public:
   EchoServer(asio::io_context& io, std::string name)
-      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), name_(std::move(name)) {
-    asio::co_spawn(io, Accept(), asio::detached);
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        state_(std::make_shared<State>()) {
+    state_->name = std::move(name);
+    asio::co_spawn(io, Accept(state_, &acceptor_), asio::detached);
   }
   ~EchoServer() {
     asio::error_code ignored;
     acceptor_.close(ignored);
   }
   tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
-  int accepted() const { return accepted_.load(); }
-  int open() const { return open_.load(); }
+  int accepted() const { return state_->accepted.load(); }
+  int open() const { return state_->open.load(); }
 
  private:
-  asio::awaitable<void> Accept() {
+  // Shared with the coroutines, which may outlive the server object.
+  struct State {
+    std::string name;
+    std::atomic<int> accepted{0}, open{0};
+  };
+  static asio::awaitable<void> Accept(std::shared_ptr<State> st, tcp::acceptor* acceptor) {
+    auto ex = acceptor->get_executor();
     for (;;) {
-      auto [ec, s] = co_await acceptor_.async_accept(kAsTuple);
-      if (ec) co_return;
-      ++accepted_;
-      asio::co_spawn(acceptor_.get_executor(), Echo(std::move(s)), asio::detached);
+      auto [ec, s] = co_await acceptor->async_accept(kAsTuple);
+      if (ec) co_return;  // closed: the acceptor may be gone, do not touch it again
+      ++st->accepted;
+      asio::co_spawn(ex, Echo(st, std::move(s)), asio::detached);
     }
   }
-  asio::awaitable<void> Echo(tcp::socket s) {
-    ++open_;
+  static asio::awaitable<void> Echo(std::shared_ptr<State> st, tcp::socket s) {
+    ++st->open;
     char buf[4096];
     for (;;) {
       auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), kAsTuple);
       if (ec == asio::error::eof) {
-        std::string bye = "bye:" + name_;
+        std::string bye = "bye:" + st->name;
         co_await asio::async_write(s, asio::buffer(bye), kAsTuple);
         break;
       }
@@ -88,12 +96,11 @@ class EchoServer {
     }
     asio::error_code ignored;
     s.close(ignored);
-    --open_;
+    --st->open;
   }
 
   tcp::acceptor acceptor_;
-  std::string name_;
-  std::atomic<int> accepted_{0}, open_{0};
+  std::shared_ptr<State> state_;
 };
 
 // A blocking test client with a receive timeout, so no read can hang the test.
