@@ -244,12 +244,9 @@ TEST_F(ProxyIntegrationTest, StartedWithTheStoreDownNeverListens) {
   EXPECT_NE(proxy_->Log().find("check function error"), std::string::npos) << proxy_->Log();
 }
 
-// Disabled: known store-layer bug, reported to the lead. When etcd is SIGSTOPped before the
-// proxy's gRPC channel first connects, the channel does not recover after SIGCONT (every call
-// keeps failing with "tcp handshaker shutdown" although etcd answers etcdctl), so the proxy never
-// gets a successful check. A proxy that was connected before the freeze recovers (see
-// FrozenStoreClosesConnectionsAndListenerThenRecovers).
-TEST_F(ProxyIntegrationTest, DISABLED_StartedWithTheStoreDownListensOnceTheStoreAnswers) {
+// Regression: a proxy whose store client first connects while etcd is frozen must recover after
+// SIGCONT (the store now drives gRPC's reconnection while it retries).
+TEST_F(ProxyIntegrationTest, StartedWithTheStoreDownListensOnceTheStoreAnswers) {
   etcd_->Freeze(0);
   StartProxy(etcd_->endpoints_flag());
   std::this_thread::sleep_for(3s);
