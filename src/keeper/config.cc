@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "fmt/format.h"
@@ -119,8 +118,12 @@ std::string CurrentOsUser() {
 }  // namespace
 
 bool IsValidKeeperUid(const std::string& uid) {
-  static const std::regex kRe("^[a-z0-9_]+$");
-  return std::regex_match(uid, kRe);
+  // ^[a-z0-9_]+$ without std::regex (GCC 12 -Wmaybe-uninitialized under sanitizers).
+  if (uid.empty()) return false;
+  for (char ch : uid) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
+  }
+  return true;
 }
 
 void AddKeeperFlags(CLI::App& app, KeeperConfig& c) {
