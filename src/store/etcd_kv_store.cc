@@ -72,8 +72,21 @@ absl::StatusCode FromGrpcCode(grpc::StatusCode c) {
 }
 
 bool Retryable(const grpc::Status& s) {
-  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return true;
+  }
+  // A member that lost quorum answers with its own server-side timeout as code UNKNOWN
+  // ("context deadline exceeded", "etcdserver: request timed out", "...leader changed"): the
+  // request may succeed on another member or later, so it means "unavailable", not a bad request.
+  if (s.error_code() == grpc::StatusCode::UNKNOWN) {
+    const std::string& m = s.error_message();
+    return m.find("context deadline exceeded") != std::string::npos ||
+           m.find("request timed out") != std::string::npos ||
+           m.find("leader changed") != std::string::npos ||
+           m.find("no leader") != std::string::npos;
+  }
+  return false;
 }
 
 std::chrono::system_clock::time_point SystemDeadline(Clock::time_point until) {
