@@ -96,6 +96,14 @@ int RunSentinel(SentinelConfig& config) {
   if (absl::Status s = FinalizeSentinelConfig(config); !s.ok()) {
     return Fatal(std::string(s.message()));
   }
+  // Signals are taken by sigwait in this thread: block them before any thread starts (the
+  // store client's included), so that every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
   auto store_config = store::StoreConfigFromFlags(config.common);
   if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
   auto kv = store::NewKvStore(*store_config);
@@ -109,13 +117,6 @@ int RunSentinel(SentinelConfig& config) {
     spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
                  LogFields({{"file", config.initial_cluster_spec_file}}));
   }
-
-  // Signals are taken by sigwait in this thread: block them before any thread starts.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   // The election (its own thread), logging each change of leadership.
   store::ElectionOptions eo;
