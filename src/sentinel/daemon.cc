@@ -12,10 +12,13 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "fmt/format.h"
+#include "proxy/metrics.h"
 #include "sentinel/daemon_check.h"
 #include "spdlog/spdlog.h"
 #include "store/store.h"
@@ -63,10 +66,44 @@ class CheckLoop {
 
 }  // namespace
 
+std::string RenderSentinelMetrics(const std::string& cluster_name, bool leader,
+                                  uint64_t leader_count, std::optional<WallTime> last_success) {
+  std::string out = fmt::format(
+      "# HELP stolon_cluster_identifier Set to 1, labelled with the cluster name and component\n"
+      "# TYPE stolon_cluster_identifier gauge\n"
+      "stolon_cluster_identifier{{cluster_name=\"{}\",component=\"sentinel\"}} 1\n"
+      "# HELP stolon_sentinel_is_leader Set to 1 if the sentinel is the leader\n"
+      "# TYPE stolon_sentinel_is_leader gauge\n"
+      "stolon_sentinel_is_leader {}\n"
+      "# HELP stolon_sentinel_leader_count How many times this sentinel became leader\n"
+      "# TYPE stolon_sentinel_leader_count counter\n"
+      "stolon_sentinel_leader_count {}\n",
+      cluster_name, leader ? 1 : 0, leader_count);
+  if (last_success) {
+    const double secs =
+        std::chrono::duration<double>(last_success->time_since_epoch()).count();
+    out += fmt::format(
+        "# HELP stolon_sentinel_last_cluster_check_success_seconds Last time a cluster check "
+        "wrote the cluster data (unix seconds)\n"
+        "# TYPE stolon_sentinel_last_cluster_check_success_seconds gauge\n"
+        "stolon_sentinel_last_cluster_check_success_seconds {:.3f}\n",
+        secs);
+  }
+  return out;
+}
+
 int RunSentinel(SentinelConfig& config) {
   if (absl::Status s = FinalizeSentinelConfig(config); !s.ok()) {
     return Fatal(std::string(s.message()));
   }
+  // Signals are taken by sigwait in this thread: block them before any thread starts (the
+  // store client's included), so that every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
   auto store_config = store::StoreConfigFromFlags(config.common);
   if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
   auto kv = store::NewKvStore(*store_config);
@@ -80,13 +117,6 @@ int RunSentinel(SentinelConfig& config) {
     spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
                  LogFields({{"file", config.initial_cluster_spec_file}}));
   }
-
-  // Signals are taken by sigwait in this thread: block them before any thread starts.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   // The election (its own thread), logging each change of leadership.
   store::ElectionOptions eo;
@@ -102,17 +132,33 @@ int RunSentinel(SentinelConfig& config) {
   SentinelChecker checker(store, leadership, CheckerOptions{uid, config.initial_cluster_spec},
                           RealClock::Instance(), ids, rng);
   asio::io_context io;
+  proxy::MetricsServer metrics(io, [&] {
+    return RenderSentinelMetrics(config.common.cluster_name, election->IsLeader(),
+                                 election->leadership_count(), checker.last_success());
+  });
+  if (!config.common.metrics_listen_address.empty()) {
+    if (absl::Status s = metrics.Start(config.common.metrics_listen_address); !s.ok()) {
+      election->Stop();
+      return Fatal(std::string(s.message()));
+    }
+    spdlog::info("serving metrics{}", LogFields({{"address", config.common.metrics_listen_address},
+                                                 {"port", std::to_string(metrics.port())}}));
+  }
   CheckLoop loop(io, checker);
   loop.Start();
+  // Two threads: a check blocks on the store (on its strand) while /metrics keeps answering.
   std::mutex done_mu;
   std::condition_variable done_cv;
-  bool done = false;
-  std::thread worker([&] {
-    io.run();
-    std::lock_guard l(done_mu);
-    done = true;
-    done_cv.notify_all();
-  });
+  int running = 2;
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.emplace_back([&] {
+      io.run();
+      std::lock_guard l(done_mu);
+      --running;
+      done_cv.notify_all();
+    });
+  }
 
   int sig = 0;
   sigwait(&sigs, &sig);
@@ -120,18 +166,19 @@ int RunSentinel(SentinelConfig& config) {
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
   election->Stop();
   loop.Stop();
+  asio::post(io, [&] { metrics.Stop(); });
   bool finished;
   {
     std::unique_lock l(done_mu);
     // A check is bounded by a few store timeouts.
-    finished = done_cv.wait_for(l, 4 * store_config->timeout + 5s, [&] { return done; });
+    finished = done_cv.wait_for(l, 4 * store_config->timeout + 5s, [&] { return running == 0; });
   }
   if (!finished) {
     spdlog::warn("a check is still running: exiting without waiting for it");
     spdlog::default_logger()->flush();
     std::_Exit(0);
   }
-  worker.join();
+  for (auto& w : workers) w.join();
   spdlog::info("stolon sentinel stopped");
   return 0;
 }

@@ -52,6 +52,12 @@ SentinelChecker::SentinelChecker(store::Store& store, const Leadership& leadersh
       sleep_interval_(kDefaultSleepInterval),
       request_timeout_(kDefaultRequestTimeout) {}
 
+std::optional<WallTime> SentinelChecker::last_success() const {
+  const int64_t ns = last_success_ns_.load();
+  if (ns == 0) return std::nullopt;
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
+}
+
 CheckOutcome SentinelChecker::StoreProblem(const std::string& step, const absl::Status& s) {
   if (store_problem_ != step) {
     spdlog::error("{}: {} (retrying every sleepInterval; logged again only when this changes)",
@@ -199,6 +205,9 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   // 9. The state that matches what is stored now.
   if (rev.ok()) {
     state_ = std::move(view->state);
+    last_success_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           clock_.WallNow().time_since_epoch())
+                           .count();
     return CheckOutcome::kUpdated;
   }
   state_ = std::move(view->state_if_put_fails);

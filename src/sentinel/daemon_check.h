@@ -21,6 +21,7 @@
 // Not thread-safe: one loop calls Check() repeatedly.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -99,6 +100,9 @@ class SentinelChecker {
   Duration request_timeout() const { return request_timeout_; }
   // The in-memory state kept between checks (timers, histories).
   const SentinelState& state() const { return state_; }
+  // When a check last wrote the cluster data (stolon's last_cluster_check_success metric);
+  // nullopt before the first. Thread-safe (read by the metrics endpoint).
+  std::optional<WallTime> last_success() const;
 
  private:
   // Step 2: create the cd from the initial spec, or log that we wait for one.
@@ -129,6 +133,7 @@ class SentinelChecker {
   std::string store_problem_;  // the step whose failure was logged last ("" = none)
   std::string last_status_;    // the key of the last LogOnChange line
   std::set<std::string> last_decisions_;
+  std::atomic<int64_t> last_success_ns_{0};  // system_clock ns since the epoch; 0 = never
 };
 
 }  // namespace stolon::sentinel

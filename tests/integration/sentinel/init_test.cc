@@ -26,7 +26,10 @@ TEST(SentinelInit, InitialClusterSpecCreatesTheClusterData) {
   std::string spec = WriteSpec(dir, "spec.json", R"({
     "initMode": "new", "sleepInterval": "1s", "failInterval": "3s",
     "synchronousReplication": true, "maxStandbysPerSender": 2})");
-  TestSentinel& s0 = c.AddSentinel({"--initial-cluster-spec=" + spec});
+  const int metrics_port = stolon::testing::PickFreePort();
+  TestSentinel& s0 = c.AddSentinel({"--initial-cluster-spec=" + spec,
+                                    "--metrics-listen-address=127.0.0.1:" +
+                                        std::to_string(metrics_port)});
   s0.Start();
   ASSERT_TRUE(WaitFor([&] { return c.Cd().has_value(); }, 20s)) << s0.Log();
   auto cd = c.Cd();
@@ -48,6 +51,20 @@ TEST(SentinelInit, InitialClusterSpecCreatesTheClusterData) {
       },
       20s))
       << s0.Log();
+  // /metrics: the leader, once it wrote the cluster data (no keepers: every check fails to
+  // choose a master, so no last_cluster_check_success yet).
+  std::string metrics;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return stolon::testing::RunCommand(
+                   {"/usr/bin/curl", "-sf", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"},
+                   &metrics, 5s) == 0 &&
+               metrics.find("stolon_sentinel_is_leader 1") != std::string::npos;
+      },
+      10s))
+      << metrics;
+  EXPECT_NE(metrics.find("component=\"sentinel\""), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("stolon_sentinel_leader_count 1"), std::string::npos) << metrics;
   ASSERT_TRUE(WaitFor(
       [&] {
         auto infos = c.store().GetSentinelsInfo();

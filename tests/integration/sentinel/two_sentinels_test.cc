@@ -1,6 +1,6 @@
 // Sentinel integration with two sentinels: only the leader writes; when the leader stops
 // (SIGTERM revokes its election lease) the other takes over within a few seconds and handles a
-// master failover.
+// master failover; after a kill -9 of the leader the other takes over once its session expires.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -66,6 +66,42 @@ TEST(SentinelTwoSentinels, OtherSentinelTakesOverAndFailsOver) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
   EXPECT_EQ(Rows(c.keeper(new_master)), "x");
   EXPECT_TRUE(follower.LogContains("as the new master")) << follower.Log();
+
+  // The stopped sentinel comes back (a new uid) and follows. A kill -9 of the current leader
+  // cannot revoke its election key: the other takes over when the session TTL (20s) expires.
+  const std::string old_uid = leader.Uid();
+  leader.Start();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto infos = c.store().GetSentinelsInfo();
+        if (!infos.ok() || leader.Uid() == old_uid) return false;
+        for (const auto& si : *infos) {
+          if (si.uid == leader.Uid()) return true;
+        }
+        return false;
+      },
+      20s))
+      << leader.Log();
+  const auto t2 = std::chrono::steady_clock::now();
+  follower.Kill();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto l = c.store().GetSentinelLeader();
+        return l.ok() && *l == leader.Uid();
+      },
+      35s))
+      << leader.Log();
+  std::printf("sentinel takeover after kill -9 of the leader: %.2f s (session TTL 20s)\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
+  // It decides again: the cluster data is rewritten by it.
+  auto before = c.store().GetClusterData();
+  ASSERT_TRUE(before.ok() && before->has_value());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto now = c.store().GetClusterData();
+        return now.ok() && now->has_value() && (*now)->revision > (*before)->revision;
+      },
+      10s));
 }
 
 }  // namespace

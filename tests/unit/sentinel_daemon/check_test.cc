@@ -9,6 +9,7 @@
 #include "cluster/json.h"
 #include "spdlog/sinks/ringbuffer_sink.h"
 #include "spdlog/spdlog.h"
+#include "sentinel/daemon.h"
 #include "sentinel/daemon_check.h"
 #include "store/kv_store_wrapper.h"
 #include "store/mem_kv_store.h"
@@ -399,6 +400,32 @@ TEST_F(CheckTest, RepeatedConditionsAreLoggedOncePerChange) {
   }
   EXPECT_EQ(log.Count("initializing cluster: new db"), 1);
   EXPECT_EQ(log.Count("waiting for db"), 1);
+}
+
+TEST_F(CheckTest, LastSuccessIsTheLastWrite) {
+  InitClusterWithKeeper();
+  auto c = Checker();
+  EXPECT_FALSE(c->last_success().has_value());
+  leadership_.Set(true);
+  ASSERT_EQ(c->Check(), CheckOutcome::kComputeFailed);
+  EXPECT_FALSE(c->last_success().has_value());
+  clock_.Advance(1s);
+  PublishKeeper("keeper0");
+  ASSERT_EQ(c->Check(), CheckOutcome::kUpdated);
+  ASSERT_TRUE(c->last_success().has_value());
+  EXPECT_EQ(*c->last_success(), clock_.WallNow());
+}
+
+TEST(SentinelMetrics, Render) {
+  std::string m = RenderSentinelMetrics("c1", true, 3, std::nullopt);
+  EXPECT_THAT(m, HasSubstr("stolon_cluster_identifier{cluster_name=\"c1\",component=\"sentinel\"} 1\n"));
+  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_is_leader 1\n"));
+  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_leader_count 3\n"));
+  EXPECT_THAT(m, Not(HasSubstr("last_cluster_check_success")));
+  m = RenderSentinelMetrics("c1", false, 0,
+                            WallTime(std::chrono::seconds(1700000000) + std::chrono::milliseconds(250)));
+  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_is_leader 0\n"));
+  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_last_cluster_check_success_seconds 1700000000.250\n"));
 }
 
 TEST(CheckOutcomeName, Names) {
