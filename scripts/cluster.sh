@@ -131,7 +131,9 @@ ks = s.get("keepers", [])
 up = [k["uid"] for k in ks if k.get("pg_healthy")]
 c = s.get("cluster", {})
 m = c.get("master_keeper_uid") or "none"
-print(f"master: {m}; healthy keepers: {len(up)}/3 ({\", \".join(up)}); sentinels: {len(s.get(\"sentinels\", []))}; proxies: {len(s.get(\"proxies\", []))}")
+sep = ", "
+print("master: %s; healthy keepers: %d/3 (%s); sentinels: %d; proxies: %d" % (
+    m, len(up), sep.join(up), len(s.get("sentinels", [])), len(s.get("proxies", []))))
 ' 2>/dev/null || echo "waiting for clusterdata")
   [[ $msg != "$last" ]] && say "$msg" && last=$msg
   if [[ $msg == *"healthy keepers: 3/3"* ]] &&
