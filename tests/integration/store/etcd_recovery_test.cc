@@ -43,21 +43,27 @@ void ExpectUnavailableWhileFrozen(EtcdKvStore& kv) {
   }
 }
 
-// Polls Get (bounded by kRecoveryBound) until it succeeds; returns how long that took.
+// Polls Get (bounded by kRecoveryBound) until it succeeds; returns how long that took. A Put that
+// timed out while etcd was frozen may still be applied after the thaw when its request had already
+// reached etcd's socket (a timeout says "unknown outcome", not "not applied"), so the value read
+// back is either the one written before the freeze or the one written while frozen.
 std::chrono::milliseconds ExpectRecovers(EtcdKvStore& kv, const std::string& want) {
   const auto start = std::chrono::steady_clock::now();
   absl::Status last;
+  std::string last_value;
   bool ok = WaitFor(
       [&] {
         auto got = kv.Get("rc/k");
         last = got.status();
-        return got.ok() && got->has_value() && (*got)->value == want;
+        if (got.ok()) last_value = got->has_value() ? (*got)->value : "<absent>";
+        return got.ok() && got->has_value() &&
+               ((*got)->value == want || (*got)->value == "frozen");
       },
       kRecoveryBound);
   const auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   EXPECT_TRUE(ok) << "store did not recover within " << kRecoveryBound.count()
-                  << "s after the thaw; last: " << last;
+                  << "s after the thaw; last: " << last << " value " << last_value;
   return took;
 }
 
