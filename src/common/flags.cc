@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "common/http_server.h"
 #include "common/log.h"
 #include "fmt/format.h"
 
@@ -99,6 +100,9 @@ absl::Status ValidateCommonConfig(const CommonConfig& c) {
   }
   if (c.store_timeout <= Duration(0)) {
     return absl::InvalidArgumentError("--store-timeout must be positive");
+  }
+  if (!c.metrics_listen_address.empty()) {
+    if (auto ep = ParseListenAddress(c.metrics_listen_address); !ep.ok()) return ep.status();
   }
   return absl::OkStatus();
 }
