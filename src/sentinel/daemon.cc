@@ -18,7 +18,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "fmt/format.h"
-#include "proxy/metrics.h"
+#include "common/http_server.h"
 #include "sentinel/daemon_check.h"
 #include "spdlog/spdlog.h"
 #include "store/store.h"
@@ -66,30 +66,57 @@ class CheckLoop {
 
 }  // namespace
 
-std::string RenderSentinelMetrics(const std::string& cluster_name, bool leader,
-                                  uint64_t leader_count, std::optional<WallTime> last_success) {
-  std::string out = fmt::format(
-      "# HELP stolon_cluster_identifier Set to 1, labelled with the cluster name and component\n"
-      "# TYPE stolon_cluster_identifier gauge\n"
-      "stolon_cluster_identifier{{cluster_name=\"{}\",component=\"sentinel\"}} 1\n"
-      "# HELP stolon_sentinel_is_leader Set to 1 if the sentinel is the leader\n"
-      "# TYPE stolon_sentinel_is_leader gauge\n"
-      "stolon_sentinel_is_leader {}\n"
-      "# HELP stolon_sentinel_leader_count How many times this sentinel became leader\n"
-      "# TYPE stolon_sentinel_leader_count counter\n"
-      "stolon_sentinel_leader_count {}\n",
-      cluster_name, leader ? 1 : 0, leader_count);
-  if (last_success) {
-    const double secs =
-        std::chrono::duration<double>(last_success->time_since_epoch()).count();
-    out += fmt::format(
-        "# HELP stolon_sentinel_last_cluster_check_success_seconds Last time a cluster check "
-        "wrote the cluster data (unix seconds)\n"
-        "# TYPE stolon_sentinel_last_cluster_check_success_seconds gauge\n"
-        "stolon_sentinel_last_cluster_check_success_seconds {:.3f}\n",
-        secs);
+void RegisterSentinelMetrics(MetricsRegistry& registry, const std::string& cluster_name,
+                             const Leadership& leadership, const SentinelChecker& checker) {
+  AddClusterIdentifier(registry, cluster_name, "sentinel");
+  MetricFamily* is_leader =
+      &registry.Gauge("stolon_sentinel_is_leader", "Set to 1 if the sentinel is currently a leader");
+  MetricFamily* leader_count = &registry.Gauge(
+      "stolon_sentinel_leader_count", "Number of times this sentinel has been elected as leader");
+  MetricFamily* last_success = &registry.Gauge(
+      "stolon_sentinel_last_cluster_check_success_seconds",
+      "Last time we successfully performed a cluster check as seconds since unix epoch");
+  MetricFamily* checks = &registry.Counter("stolon_sentinel_checks_total", "Cluster checks run");
+  MetricFamily* failed = &registry.Counter(
+      "stolon_sentinel_check_failures_total",
+      "Cluster checks that failed (store error, unusable cluster data, refused computation, "
+      "lost or failed write)");
+  MetricFamily* duration = &registry.Gauge("stolon_sentinel_last_check_duration_seconds",
+                                          "How long the last cluster check took");
+  MetricFamily* failovers = &registry.Counter(
+      "stolon_sentinel_failovers_total",
+      "Cluster data writes by this sentinel that replaced the master with another db");
+  MetricFamily* keepers_healthy = &registry.Gauge(
+      "stolon_sentinel_keepers_healthy", "Keepers healthy in the last cluster data seen");
+  MetricFamily* keepers_total =
+      &registry.Gauge("stolon_sentinel_keepers", "Keepers in the last cluster data seen");
+  const Leadership* lead = &leadership;
+  const SentinelChecker* check = &checker;
+  registry.OnCollect([=] {
+    is_leader->Set(lead->IsLeader() ? 1 : 0);
+    leader_count->Set(static_cast<double>(lead->LeadershipCount()));
+    if (auto t = check->last_success()) {
+      last_success->Set(std::chrono::duration<double>(t->time_since_epoch()).count());
+    }
+    const CheckerStats s = check->stats();
+    checks->Set(static_cast<double>(s.checks));
+    failed->Set(static_cast<double>(s.failed_checks));
+    duration->Set(std::chrono::duration<double>(s.last_check_duration).count());
+    failovers->Set(static_cast<double>(s.failovers));
+    keepers_healthy->Set(static_cast<double>(s.keepers_healthy));
+    keepers_total->Set(static_cast<double>(s.keepers_total));
+  });
+}
+
+absl::Status SentinelHealth(const SentinelChecker& checker) {
+  const CheckerStats s = checker.stats();
+  if (!s.last_outcome) return absl::UnavailableError("starting: no cluster check completed yet");
+  if (IsFailedCheck(*s.last_outcome)) {
+    return absl::UnavailableError(
+        fmt::format("the last cluster check failed ({}): {}", CheckOutcomeName(*s.last_outcome),
+                    s.last_error));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 int RunSentinel(SentinelConfig& config) {
@@ -132,26 +159,28 @@ int RunSentinel(SentinelConfig& config) {
   SentinelChecker checker(store, leadership, CheckerOptions{uid, config.initial_cluster_spec},
                           RealClock::Instance(), ids, rng);
   asio::io_context io;
-  proxy::MetricsServer metrics(io, [&] {
-    return RenderSentinelMetrics(config.common.cluster_name, election->IsLeader(),
-                                 election->leadership_count(), checker.last_success());
-  });
+  // /metrics and /health on their own thread: a check blocks on the store meanwhile.
+  MetricsRegistry registry;
+  RegisterSentinelMetrics(registry, config.common.cluster_name, leadership, checker);
+  MetricsEndpoint metrics;
+  metrics.Handle("/metrics", [&] { return MetricsResponse(registry); });
+  metrics.Handle("/health", [&] { return HealthResponse(SentinelHealth(checker)); });
   if (!config.common.metrics_listen_address.empty()) {
     if (absl::Status s = metrics.Start(config.common.metrics_listen_address); !s.ok()) {
       election->Stop();
       return Fatal(std::string(s.message()));
     }
-    spdlog::info("serving metrics{}", LogFields({{"address", config.common.metrics_listen_address},
-                                                 {"port", std::to_string(metrics.port())}}));
+    spdlog::info("serving /metrics and /health{}",
+                 LogFields({{"address", config.common.metrics_listen_address},
+                            {"port", std::to_string(metrics.port())}}));
   }
   CheckLoop loop(io, checker);
   loop.Start();
-  // Two threads: a check blocks on the store (on its strand) while /metrics keeps answering.
   std::mutex done_mu;
   std::condition_variable done_cv;
-  int running = 2;
+  int running = 1;
   std::vector<std::thread> workers;
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 1; ++i) {
     workers.emplace_back([&] {
       io.run();
       std::lock_guard l(done_mu);
@@ -166,7 +195,7 @@ int RunSentinel(SentinelConfig& config) {
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
   election->Stop();
   loop.Stop();
-  asio::post(io, [&] { metrics.Stop(); });
+  metrics.Stop();
   bool finished;
   {
     std::unique_lock l(done_mu);

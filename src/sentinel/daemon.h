@@ -5,7 +5,8 @@
 //     store errors by itself, and counts every win (the leadership count);
 //   - the check loop: SentinelChecker::Check() once at start, then each next check
 //     sleepInterval (from the cluster data) after the previous one ended.
-// With --metrics-listen-address, /metrics is served (RenderSentinelMetrics).
+// With --metrics-listen-address, /metrics (RegisterSentinelMetrics) and /health (SentinelHealth)
+// are served on their own thread.
 // On a signal the election is stopped first (its lease is revoked so another sentinel takes
 // over at once), then the check loop; the process exits 0.
 #pragma once
@@ -14,17 +15,27 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/metrics.h"
+#include "sentinel/daemon_check.h"
 #include "sentinel/daemon_config.h"
 
 namespace stolon::sentinel {
 
-// The sentinel's Prometheus metrics (text exposition format) for --metrics-listen-address:
-// stolon_cluster_identifier{cluster_name,component="sentinel"} 1, stolon_sentinel_is_leader,
-// stolon_sentinel_leader_count and stolon_sentinel_last_cluster_check_success_seconds (unix
-// time of the last check that wrote the cluster data; absent before the first).
-std::string RenderSentinelMetrics(const std::string& cluster_name, bool leader,
-                                  uint64_t leader_count, std::optional<WallTime> last_success);
+// Declares the sentinel's metrics on `registry`, refreshed from `leadership` and `checker` at
+// every scrape (both must outlive the registry's use): stolon's
+// stolon_cluster_identifier{cluster_name,component="sentinel"}, stolon_sentinel_is_leader,
+// stolon_sentinel_leader_count and stolon_sentinel_last_cluster_check_success_seconds (unix time
+// of the last check that wrote the cluster data; 0 before the first), plus the checks run and
+// failed, the last check's duration, the failovers performed and the keepers healthy/total.
+void RegisterSentinelMetrics(MetricsRegistry& registry, const std::string& cluster_name,
+                             const Leadership& leadership, const SentinelChecker& checker);
+
+// /health: OK while the checks work (including "not the leader" and "waiting for the cluster
+// data"); Unavailable with the reason before the first check ended and while the last one failed
+// (store unreachable, unusable cluster data, a refused computation, a lost or failed write).
+absl::Status SentinelHealth(const SentinelChecker& checker);
 
 // Runs the sentinel with a parsed config (FinalizeSentinelConfig is called here). Returns the
 // process exit code: 0 after a signal-initiated shutdown, 1 on a fatal start-up error (logged).

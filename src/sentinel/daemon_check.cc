@@ -40,6 +40,24 @@ const char* CheckOutcomeName(CheckOutcome o) {
   return "unknown";
 }
 
+bool IsFailedCheck(CheckOutcome o) {
+  switch (o) {
+    case CheckOutcome::kStoreError:
+    case CheckOutcome::kInvalidClusterData:
+    case CheckOutcome::kComputeFailed:
+    case CheckOutcome::kPutConflict:
+    case CheckOutcome::kPutFailed:
+      return true;
+    case CheckOutcome::kWaitingForClusterData:
+    case CheckOutcome::kCreatedClusterData:
+    case CheckOutcome::kCreateLost:
+    case CheckOutcome::kNotLeader:
+    case CheckOutcome::kUpdated:
+      return false;
+  }
+  return true;
+}
+
 SentinelChecker::SentinelChecker(store::Store& store, const Leadership& leadership,
                                  CheckerOptions options, const Clock& clock, IdGenerator& ids,
                                  std::mt19937_64& rng)
@@ -58,7 +76,21 @@ std::optional<WallTime> SentinelChecker::last_success() const {
   return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
 }
 
+CheckerStats SentinelChecker::stats() const {
+  std::lock_guard l(stats_mu_);
+  return stats_;
+}
+
+void SentinelChecker::NoteKeepers(const cluster::ClusterData& cd) {
+  uint64_t healthy = 0;
+  for (const auto& [uid, k] : cd.keepers) healthy += k.status.healthy ? 1 : 0;
+  std::lock_guard l(stats_mu_);
+  stats_.keepers_total = cd.keepers.size();
+  stats_.keepers_healthy = healthy;
+}
+
 CheckOutcome SentinelChecker::StoreProblem(const std::string& step, const absl::Status& s) {
+  NoteError(fmt::format("{}: {}", step, Msg(s)));
   if (store_problem_ != step) {
     spdlog::error("{}: {} (retrying every sleepInterval; logged again only when this changes)",
                   step, Msg(s));
@@ -90,11 +122,30 @@ void SentinelChecker::LogDecisions(const std::vector<std::string>& decisions) {
 
 CheckOutcome SentinelChecker::Check() {
   const SteadyTime start = clock_.Now();
+  check_error_.clear();
+  const CheckOutcome out = CheckInternal();
+  const Duration took = clock_.Now() - start;
+  std::lock_guard l(stats_mu_);
+  ++stats_.checks;
+  stats_.last_check_duration = took;
+  stats_.last_outcome = out;
+  if (IsFailedCheck(out)) {
+    ++stats_.failed_checks;
+    stats_.last_error = check_error_.empty() ? CheckOutcomeName(out) : check_error_;
+  } else {
+    stats_.last_error.clear();
+  }
+  return out;
+}
+
+CheckOutcome SentinelChecker::CheckInternal() {
+  const SteadyTime start = clock_.Now();
   // 1. Quorum read of the cluster data.
   auto read = store_.GetClusterData();
   if (!read.ok()) {
     if (absl::IsInvalidArgument(read.status()) || absl::IsFailedPrecondition(read.status())) {
       StoreOk();
+      NoteError("cannot use the cluster data: " + Msg(read.status()));
       LogOnChange("invalid-cd:" + Msg(read.status()),
                   fmt::format("cannot use the cluster data: {} (fix it with stolonctl; nothing is "
                               "done until then)",
@@ -107,13 +158,16 @@ CheckOutcome SentinelChecker::Check() {
   // 2. No cluster data yet.
   if (!read->has_value()) return CreateInitialClusterData();
   const store::Versioned<cluster::ClusterData>& cd = **read;
+  NoteKeepers(cd.value);
   if (cd.value.format_version != cluster::kCurrentCDFormatVersion) {
+    NoteError(fmt::format("unsupported clusterdata format version {}", cd.value.format_version));
     LogOnChange("format:" + std::to_string(cd.value.format_version),
                 fmt::format("unsupported clusterdata format version {}: nothing is done",
                             cd.value.format_version));
     return CheckOutcome::kInvalidClusterData;
   }
   if (absl::Status s = cd.value.cluster.spec.Validate(); !s.ok()) {
+    NoteError("invalid cluster spec in the cluster data: " + Msg(s));
     LogOnChange("invalid-spec:" + Msg(s),
                 fmt::format("invalid cluster spec in the cluster data: {} (fix it with stolonctl "
                             "update; nothing is done until then)",
@@ -194,6 +248,7 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   if (!view.ok()) {
     state_ = StateAfterFailedCompute(read.value, keepers, proxies, state_,
                                      Deps{clock_, ids_, rng_});
+    NoteError("cannot act on the cluster data: " + Msg(view.status()));
     LogOnChange("compute:" + Msg(view.status()),
                 fmt::format("cannot act on the cluster data: {}", Msg(view.status())));
     return CheckOutcome::kComputeFailed;
@@ -204,6 +259,13 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   auto rev = store_.AtomicPutClusterData(view->cd, read.revision);
   // 9. The state that matches what is stored now.
   if (rev.ok()) {
+    const std::string& old_master = read.value.cluster.status.master;
+    const std::string& new_master = view->cd.cluster.status.master;
+    NoteKeepers(view->cd);
+    if (!old_master.empty() && new_master != old_master) {
+      std::lock_guard l(stats_mu_);
+      ++stats_.failovers;
+    }
     state_ = std::move(view->state);
     last_success_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            clock_.WallNow().time_since_epoch())
@@ -212,6 +274,7 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   }
   state_ = std::move(view->state_if_put_fails);
   if (absl::IsAborted(rev.status())) {
+    NoteError("the cluster data changed since it was read (CAS lost)");
     spdlog::warn("the cluster data changed since it was read (revision {}): not written, the "
                  "next check starts from the new one",
                  read.revision);

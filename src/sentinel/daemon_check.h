@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -76,6 +77,23 @@ enum class CheckOutcome {
 // A short name of an outcome for logs and test messages ("updated", "put-conflict", ...).
 const char* CheckOutcomeName(CheckOutcome o);
 
+// Whether an outcome counts as a failed check (nothing could be decided or written): store
+// errors, unusable cluster data, a refused computation, a lost or failed write.
+bool IsFailedCheck(CheckOutcome o);
+
+// What the checks did so far, for /metrics and /health.
+struct CheckerStats {
+  uint64_t checks = 0;          // checks run
+  uint64_t failed_checks = 0;   // of which IsFailedCheck
+  Duration last_check_duration{0};
+  uint64_t failovers = 0;       // writes that replaced a previous master with another one
+  // Keepers in the last cluster data read or written (healthy as the leader judged them).
+  uint64_t keepers_total = 0;
+  uint64_t keepers_healthy = 0;
+  std::optional<CheckOutcome> last_outcome;  // nullopt before the first check ended
+  std::string last_error;  // why the last check failed ("" when it did not)
+};
+
 struct CheckerOptions {
   // This sentinel's uid (random 8 hex per start).
   std::string uid;
@@ -103,6 +121,8 @@ class SentinelChecker {
   // When a check last wrote the cluster data (stolon's last_cluster_check_success metric);
   // nullopt before the first. Thread-safe (read by the metrics endpoint).
   std::optional<WallTime> last_success() const;
+  // A snapshot of the counters. Thread-safe.
+  CheckerStats stats() const;
 
  private:
   // Step 2: create the cd from the initial spec, or log that we wait for one.
@@ -112,6 +132,11 @@ class SentinelChecker {
                       const cluster::KeepersInfo& keepers, const cluster::ProxiesInfo& proxies);
   // Logs a failed step when it is not the problem logged last; returns kStoreError.
   CheckOutcome StoreProblem(const std::string& step, const absl::Status& s);
+  // Check() without the bookkeeping of stats_.
+  CheckOutcome CheckInternal();
+  // Notes a failure reason for stats_.last_error.
+  void NoteError(std::string why) { check_error_ = std::move(why); }
+  void NoteKeepers(const cluster::ClusterData& cd);
   // Logs the end of a logged store problem (once).
   void StoreOk();
   // Logs `line` at info when `key` differs from the last logged key (once per change).
@@ -134,6 +159,9 @@ class SentinelChecker {
   std::string last_status_;    // the key of the last LogOnChange line
   std::set<std::string> last_decisions_;
   std::atomic<int64_t> last_success_ns_{0};  // system_clock ns since the epoch; 0 = never
+  std::string check_error_;  // the current check's failure reason
+  mutable std::mutex stats_mu_;
+  CheckerStats stats_;  // guarded by stats_mu_
 };
 
 }  // namespace stolon::sentinel

@@ -14,6 +14,7 @@
 #include "store/kv_store_wrapper.h"
 #include "store/mem_kv_store.h"
 #include "store/store.h"
+#include "support/prometheus.h"
 
 namespace stolon::sentinel {
 
@@ -416,16 +417,48 @@ TEST_F(CheckTest, LastSuccessIsTheLastWrite) {
   EXPECT_EQ(*c->last_success(), clock_.WallNow());
 }
 
-TEST(SentinelMetrics, Render) {
-  std::string m = RenderSentinelMetrics("c1", true, 3, std::nullopt);
-  EXPECT_THAT(m, HasSubstr("stolon_cluster_identifier{cluster_name=\"c1\",component=\"sentinel\"} 1\n"));
-  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_is_leader 1\n"));
-  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_leader_count 3\n"));
-  EXPECT_THAT(m, Not(HasSubstr("last_cluster_check_success")));
-  m = RenderSentinelMetrics("c1", false, 0,
-                            WallTime(std::chrono::seconds(1700000000) + std::chrono::milliseconds(250)));
-  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_is_leader 0\n"));
-  EXPECT_THAT(m, HasSubstr("\nstolon_sentinel_last_cluster_check_success_seconds 1700000000.250\n"));
+TEST_F(CheckTest, MetricsAndHealthFollowTheChecks) {
+  InitClusterWithKeeper();
+  auto c = Checker();
+  MetricsRegistry registry;
+  RegisterSentinelMetrics(registry, "c1", leadership_, *c);
+  auto scrape = [&] {
+    std::string err;
+    auto samples = stolon::testing::ParsePrometheusText(registry.Render(), &err);
+    EXPECT_TRUE(samples.has_value()) << err;
+    return samples.value_or(stolon::testing::PromSamples{});
+  };
+  auto m = scrape();
+  EXPECT_EQ(m["stolon_cluster_identifier{cluster_name=\"c1\",component=\"sentinel\"}"], 1);
+  EXPECT_EQ(m["stolon_sentinel_is_leader"], 0);
+  EXPECT_EQ(m["stolon_sentinel_checks_total"], 0);
+  EXPECT_EQ(m["stolon_sentinel_last_cluster_check_success_seconds"], 0);
+  EXPECT_THAT(std::string(SentinelHealth(*c).message()), HasSubstr("no cluster check completed"));
+
+  leadership_.Set(true);
+  ASSERT_EQ(c->Check(), CheckOutcome::kComputeFailed);  // first run: no keeper known yet
+  EXPECT_THAT(std::string(SentinelHealth(*c).message()),
+              HasSubstr("the last cluster check failed (compute-failed): cannot act on"));
+  clock_.Advance(1s);
+  PublishKeeper("keeper0");
+  ASSERT_EQ(c->Check(), CheckOutcome::kUpdated);
+  EXPECT_TRUE(SentinelHealth(*c).ok());
+  m = scrape();
+  EXPECT_EQ(m["stolon_sentinel_is_leader"], 1);
+  EXPECT_EQ(m["stolon_sentinel_leader_count"], 1);
+  EXPECT_EQ(m["stolon_sentinel_checks_total"], 2);
+  EXPECT_EQ(m["stolon_sentinel_check_failures_total"], 1);
+  EXPECT_EQ(m["stolon_sentinel_keepers"], 1);
+  EXPECT_EQ(m["stolon_sentinel_failovers_total"], 0);
+  EXPECT_EQ(m["stolon_sentinel_last_cluster_check_success_seconds"],
+            std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count());
+
+  faulty_.SetFailing(store::KvOp::kGet, true);
+  EXPECT_EQ(c->Check(), CheckOutcome::kStoreError);
+  EXPECT_THAT(std::string(SentinelHealth(*c).message()),
+              HasSubstr("(store-error): cannot read the cluster data"));
+  faulty_.SetFailing(store::KvOp::kGet, false);
+  EXPECT_EQ(scrape()["stolon_sentinel_check_failures_total"], 2);
 }
 
 TEST(CheckOutcomeName, Names) {
