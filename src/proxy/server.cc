@@ -29,10 +29,92 @@ ProxyServer::ProxyServer(const ProxyConfig& config, ProxyStore& store, std::stri
     : config_(config),
       guard_(asio::make_work_guard(io_)),
       relay_(io_, RelayOptionsFrom(config)),
-      metrics_(io_, [this] { return RenderProxyMetrics(config_.common.cluster_name, relay_.stats()); }),
+      http_(io_),
       timeout_timer_(io_),
       signals_(io_, SIGINT, SIGTERM),
-      checker_(store, *this, ids_, Checker::Options{std::move(uid)}) {}
+      checker_(store, *this, ids_, Checker::Options{std::move(uid)}) {
+  DeclareMetrics();
+  http_.Handle("/metrics", [this] { return MetricsResponse(metrics_); });
+  http_.Handle("/health", [this] { return HealthResponse(Health()); });
+  http_.Handle("/master", [this] { return Master(); });
+}
+
+void ProxyServer::DeclareMetrics() {
+  AddClusterIdentifier(metrics_, config_.common.cluster_name, "proxy");
+  MetricFamily* health = &metrics_.Gauge(
+      "stolon_proxy_health", "Set to 1 if proxy healthy and accepting connections to the master");
+  MetricFamily* open = &metrics_.Gauge("stolon_proxy_connections_open", "Proxied connections open now");
+  MetricFamily* accepted =
+      &metrics_.Counter("stolon_proxy_connections_accepted_total", "Client connections accepted");
+  MetricFamily* refused = &metrics_.Counter(
+      "stolon_proxy_connections_refused_total",
+      "Client connections closed at accept because there was no master to route to");
+  MetricFamily* fenced = &metrics_.Counter(
+      "stolon_proxy_connections_fenced_total",
+      "Proxied connections closed because the destination changed or the proxyTimeout fired");
+  MetricFamily* dial_failures =
+      &metrics_.Counter("stolon_proxy_dial_failures_total", "Failed connections to the master");
+  MetricFamily* accept_errors =
+      &metrics_.Counter("stolon_proxy_accept_errors_total", "accept() failures");
+  MetricFamily* to_server = &metrics_.Counter("stolon_proxy_bytes_to_server_total",
+                                             "Bytes relayed from clients to the master");
+  MetricFamily* to_client = &metrics_.Counter("stolon_proxy_bytes_to_client_total",
+                                             "Bytes relayed from the master to clients");
+  MetricFamily* destination = &metrics_.Gauge(
+      "stolon_proxy_destination_info",
+      "Set to 1, labelled with the address connections are routed to (\"\" when none)", true);
+  MetricFamily* since_check = &metrics_.Gauge(
+      "stolon_proxy_last_check_success_age_seconds",
+      "Seconds since the last successful check of the store (since start if none succeeded)");
+  MetricFamily* listening =
+      &metrics_.Gauge("stolon_proxy_listening", "Set to 1 while the proxy listens for clients");
+  // Collected at scrape time on the io thread, where the relay lives.
+  metrics_.OnCollect([=, this] {
+    const RelayStats s = relay_.stats();
+    open->Set(static_cast<double>(s.open));
+    accepted->Set(static_cast<double>(s.accepted));
+    refused->Set(static_cast<double>(s.refused));
+    fenced->Set(static_cast<double>(s.closed_by_fencing));
+    dial_failures->Set(static_cast<double>(s.dial_failures));
+    accept_errors->Set(static_cast<double>(s.accept_errors));
+    to_server->Set(static_cast<double>(s.bytes_to_server));
+    to_client->Set(static_cast<double>(s.bytes_to_client));
+    const Relay::Destination& dest = relay_.destination();
+    std::string address;
+    if (dest) address = fmt::format("{}:{}", dest->address().to_string(), dest->port());
+    destination->SetOnly({{"address", address}});
+    health->Set(dest && relay_.listening() ? 1 : 0);
+    listening->Set(relay_.listening() ? 1 : 0);
+    SteadyTime since = started_;
+    {
+      std::lock_guard l(health_mu_);
+      if (last_success_) since = *last_success_;
+    }
+    since_check->Set(std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+  });
+}
+
+absl::Status ProxyServer::Health() const {
+  std::lock_guard l(health_mu_);
+  if (timed_out_) {
+    return absl::UnavailableError(fmt::format(
+        "no successful store check for {} (proxyTimeout): all connections closed; last error: {}",
+        Ms(timeout_fired_after_), last_check_error_.empty() ? "none" : last_check_error_));
+  }
+  if (!last_check_error_.empty()) {
+    return absl::UnavailableError("the last check failed: " + last_check_error_);
+  }
+  return absl::OkStatus();
+}
+
+HttpResponse ProxyServer::Master() const {
+  const Relay::Destination& dest = relay_.destination();
+  if (dest && relay_.listening()) {
+    return HttpResponse{
+        200, fmt::format("routing to the master at {}:{}\n", dest->address().to_string(), dest->port())};
+  }
+  return HttpResponse{503, relay_.listening() ? "no master to route to\n" : "not listening\n"};
+}
 
 ProxyServer::~ProxyServer() {
   Stop();
@@ -69,6 +151,10 @@ size_t ProxyServer::SetDestination(std::optional<asio::ip::tcp::endpoint> dest) 
 }
 
 void ProxyServer::ArmTimeout(Duration d) {
+  {
+    std::lock_guard l(health_mu_);
+    timed_out_ = false;
+  }
   timeout_timer_.expires_after(d);
   timeout_timer_.async_wait([this, d](const asio::error_code& ec) {
     if (ec || stopping_) return;  // re-armed (cancelled) or shutting down
@@ -77,6 +163,11 @@ void ProxyServer::ArmTimeout(Duration d) {
 }
 
 void ProxyServer::OnTimeout(Duration d) {
+  {
+    std::lock_guard l(health_mu_);
+    timed_out_ = true;
+    timeout_fired_after_ = d;
+  }
   size_t closed = relay_.SetDestination(std::nullopt);
   bool stop = config_.stop_listening && relay_.listening();
   spdlog::warn("no successful store check for {} (proxyTimeout): closing {} connections{}", Ms(d),
@@ -87,6 +178,11 @@ void ProxyServer::OnTimeout(Duration d) {
 void ProxyServer::CheckLoop() {
   while (!stopping_) {
     absl::Status st = checker_.Check();
+    {
+      std::lock_guard l(health_mu_);
+      last_check_error_ = st.ok() ? "" : std::string(st.message());
+      if (st.ok()) last_success_ = std::chrono::steady_clock::now();
+    }
     if (st.ok()) {
       Duration timeout = checker_.proxy_timeout();
       OnIo<int>(
@@ -108,7 +204,7 @@ void ProxyServer::CheckLoop() {
 void ProxyServer::Shutdown() {
   size_t closed = relay_.SetDestination(std::nullopt);
   relay_.StopListening();
-  metrics_.Stop();
+  http_.Stop();
   timeout_timer_.cancel();
   asio::error_code ignored;
   signals_.cancel(ignored);
@@ -124,11 +220,14 @@ void ProxyServer::Stop() {
 int ProxyServer::Run() {
   spdlog::info("proxy uid{}", LogFields({{"uid", checker_.uid()}}));
   if (!config_.common.metrics_listen_address.empty()) {
-    if (absl::Status st = metrics_.Start(config_.common.metrics_listen_address); !st.ok()) {
+    if (absl::Status st = http_.Start(config_.common.metrics_listen_address); !st.ok()) {
       spdlog::error("{}", std::string(st.message()));
       return 1;
     }
-    metrics_port_ = metrics_.port();
+    metrics_port_ = http_.port();
+    spdlog::info("serving /metrics, /health and /master{}",
+                 LogFields({{"address", config_.common.metrics_listen_address},
+                            {"port", std::to_string(metrics_port_.load())}}));
   }
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;

@@ -5,6 +5,12 @@
 // Timeout checker (stolon TimeoutChecker): a timer of proxyTimeout re-armed by every successful
 // check. When it fires, every connection is closed and, with --stop-listening, the listener too;
 // the next successful check reopens it. A proxy whose first checks fail never listens.
+//
+// With --metrics-listen-address, an HTTP endpoint on the io thread serves /metrics (stolon's
+// stolon_cluster_identifier and stolon_proxy_health, plus the relay's counters, the current
+// destination, the age of the last successful check and whether the proxy listens), /health
+// (503 while the checks fail or the proxyTimeout fired) and /master (200 only while the proxy
+// routes to the elected master: what an external load balancer follows).
 #pragma once
 
 #include <atomic>
@@ -17,9 +23,11 @@
 #include <asio.hpp>
 
 #include "absl/status/status.h"
+#include "common/clock.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
 #include "proxy/checker.h"
 #include "proxy/config.h"
-#include "proxy/metrics.h"
 #include "proxy/relay.h"
 
 namespace stolon::proxy {
@@ -39,6 +47,9 @@ class ProxyServer final : private RelayControl {
   // For tests: the relay's counters and the uid.
   RelayStats stats() const { return relay_.stats(); }
   const std::string& uid() const { return checker_.uid(); }
+  // The metrics registry (/metrics). For tests: render it only while Run() is not running (its
+  // collectors read the relay, which belongs to the io thread).
+  const MetricsRegistry& metrics() const { return metrics_; }
   // The metrics port once Run() started it (0 when disabled); thread-safe after startup.
   uint16_t metrics_port() const { return metrics_port_.load(); }
 
@@ -52,6 +63,10 @@ class ProxyServer final : private RelayControl {
   T OnIo(F f, T def);
 
   void CheckLoop();
+  void DeclareMetrics();
+  // The HTTP handlers (io thread).
+  absl::Status Health() const;
+  HttpResponse Master() const;
   void ArmTimeout(Duration d);  // io thread
   void OnTimeout(Duration d);   // io thread
   void Shutdown();              // io thread
@@ -60,8 +75,17 @@ class ProxyServer final : private RelayControl {
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   Relay relay_;
-  MetricsServer metrics_;
+  MetricsRegistry metrics_;
+  HttpServer http_;
   std::atomic<uint16_t> metrics_port_{0};
+  const SteadyTime started_ = std::chrono::steady_clock::now();
+  // What the health endpoint reports. Written by the check thread (check results) and the io
+  // thread (timeout); read on the io thread.
+  mutable std::mutex health_mu_;
+  std::string last_check_error_ = "no check completed yet";  // "" after a successful check
+  std::optional<SteadyTime> last_success_;
+  bool timed_out_ = false;  // the proxyTimeout fired since the last successful check
+  Duration timeout_fired_after_{0};
   asio::steady_timer timeout_timer_;
   asio::signal_set signals_;
   RandomIdGenerator ids_;

@@ -9,6 +9,7 @@
 
 #include "fakes.h"
 #include "support/process.h"
+#include "support/prometheus.h"
 
 namespace stolon::proxy {
 namespace {
@@ -187,6 +188,35 @@ TEST_F(ServerTest, ServesMetrics) {
   EXPECT_NE(resp.find("stolon_cluster_identifier{cluster_name=\"c1\",component=\"proxy\"} 1"),
             std::string::npos) << resp;
   EXPECT_NE(resp.find("stolon_proxy_connections_accepted_total "), std::string::npos) << resp;
+}
+
+TEST_F(ServerTest, MasterAndHealthFollowTheRoute) {
+  store_.Set(Fast(ClusterWithMaster("127.0.0.1", echo_.port(), {"p1"})));
+  Start(true, "127.0.0.1:0");
+  ASSERT_TRUE(WaitFor([&] { return RoundTrip(port_); }, 5s, 20ms));
+  ASSERT_TRUE(WaitFor([&] { return server_->metrics_port() != 0; }, 5s, 10ms));
+  const int mport = server_->metrics_port();
+  auto master = stolon::testing::HttpGet(mport, "/master");
+  EXPECT_EQ(master.status, 200) << master.error;
+  EXPECT_EQ(master.body, "routing to the master at 127.0.0.1:" + std::to_string(echo_.port()) + "\n");
+  EXPECT_EQ(stolon::testing::HttpGet(mport, "/health").status, 200);
+  auto m = stolon::testing::HttpGet(mport, "/metrics");
+  std::string err;
+  auto samples = stolon::testing::ParsePrometheusText(m.body, &err);
+  ASSERT_TRUE(samples.has_value()) << err << "\n" << m.body;
+  EXPECT_EQ((*samples)["stolon_proxy_health"], 1);
+  EXPECT_EQ((*samples)["stolon_proxy_destination_info{address=\"127.0.0.1:" +
+                       std::to_string(echo_.port()) + "\"}"],
+            1);
+
+  // The store stops answering: /master turns 503 once proxyTimeout (500ms) passes; /health too.
+  store_.Set(absl::UnavailableError("etcd down"));
+  EXPECT_TRUE(WaitFor([&] { return stolon::testing::HttpGet(mport, "/master").status == 503; },
+                      2s, 20ms));
+  auto health = stolon::testing::HttpGet(mport, "/health");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_NE(health.body.find("etcd down"), std::string::npos) << health.body;
+  EXPECT_EQ(stolon::testing::HttpGet(mport, "/nothing").status, 404);
 }
 
 TEST_F(ServerTest, UnusableMetricsAddressFailsRun) {
