@@ -19,7 +19,10 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
 #include "keeper/local_state.h"
+#include "keeper/metrics.h"
 #include "keeper/pg_instance.h"
 #include "keeper/state_machine.h"
 #include "keeper/store_adapter.h"
@@ -155,6 +158,22 @@ int RunKeeper(KeeperConfig& config) {
                  std::string(cd.status().message()));
   }
 
+  // /metrics and /health on their own thread: the loops below block on postgres and the store.
+  MetricsRegistry registry;
+  KeeperMetrics metrics(registry, config.common.cluster_name, shared);
+  MetricsEndpoint endpoint;
+  endpoint.Handle("/metrics", [&] { return MetricsResponse(registry); });
+  endpoint.Handle("/health", [&] { return HealthResponse(KeeperHealth(shared.pass_report())); });
+  const bool serve_metrics = !config.common.metrics_listen_address.empty();
+  if (serve_metrics) {
+    if (absl::Status s = endpoint.Start(config.common.metrics_listen_address); !s.ok()) {
+      return Fatal(std::string(s.message()));
+    }
+    spdlog::info("serving /metrics and /health{}",
+                 LogFields({{"address", config.common.metrics_listen_address},
+                            {"port", std::to_string(endpoint.port())}}));
+  }
+
   std::atomic<bool> stopping{false};
   postgresql::ManagerConfig mc = MakeManagerConfig(config, request_timeout);
   ManagerInstance sm_pg(mc, MakeRoles(config), &stopping);
@@ -190,6 +209,11 @@ int RunKeeper(KeeperConfig& config) {
           if (auto v = probe_pg.BinaryVersion(); v.ok()) shared.set_binary_version(*v);
         }
         shared.set_pg_state(ProbePGState(probe_pg, shared.db_state(), config));
+        if (serve_metrics) {
+          // Only a master answers (a standby's pg_current_wal_lsn() fails): empty otherwise.
+          auto lag = probe_pg.GetStandbyReplicationLag();
+          metrics.SetStandbyLag(lag.ok() ? std::move(*lag) : std::map<std::string, int64_t>{});
+        }
       },
       [&] { return shared.sleep_interval() / 2; }, stopping);
   ReachabilityLog info_log("cannot publish keeper info");
@@ -236,6 +260,7 @@ int RunKeeper(KeeperConfig& config) {
     sig = received;
   }
   spdlog::info("stopping stolon keeper{}", LogFields({{"signal", strsignal(sig)}}));
+  metrics.SetShutdown(std::chrono::system_clock::now());
   stopping = true;
   sm_job.Cancel();
   probe_job.Cancel();
@@ -260,6 +285,7 @@ int RunKeeper(KeeperConfig& config) {
   }
   for (auto& t : threads) t.join();
   (void)stopper.StopIfStarted(true);
+  endpoint.Stop();
   spdlog::info("stolon keeper stopped");
   return 0;
 }

@@ -177,6 +177,11 @@ absl::StatusOr<PGParameters> ManagerInstance::GetConfigFilePGParameters() {
       [](postgresql::Connection& c) { return postgresql::GetConfigFilePGParameters(c); });
 }
 
+absl::StatusOr<std::map<std::string, int64_t>> ManagerInstance::GetStandbyReplicationLag() {
+  return WithConn(
+      [](postgresql::Connection& c) { return postgresql::GetStandbyReplicationLag(c); });
+}
+
 absl::StatusOr<std::vector<std::string>> ManagerInstance::GetSyncStandbys() {
   return WithConn([](postgresql::Connection& c) { return postgresql::GetSyncStandbys(c); });
 }

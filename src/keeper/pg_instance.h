@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -70,6 +71,9 @@ class ManagerInstance final : public Instance {
   absl::StatusOr<postgresql::SystemData> GetSystemData() override;
   absl::StatusOr<cluster::TimelinesHistory> GetTimelinesHistory(uint64_t tli) override;
   absl::StatusOr<std::string> OlderWalFile() override { return manager_.OlderWalFile(); }
+  // Not part of Instance (only the metrics probe needs it): see
+  // postgresql::GetStandbyReplicationLag.
+  absl::StatusOr<std::map<std::string, int64_t>> GetStandbyReplicationLag();
 
  private:
   absl::Status CheckNotStopping() const;

@@ -60,6 +60,15 @@ void SharedState::set_binary_version(postgresql::PGVersion v) {
   binary_version_ = v;
 }
 
+PassReport SharedState::pass_report() const {
+  std::lock_guard l(mu_);
+  return pass_report_;
+}
+void SharedState::UpdatePassReport(const std::function<void(PassReport&)>& f) {
+  std::lock_guard l(mu_);
+  f(pass_report_);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 
@@ -253,6 +262,17 @@ absl::StatusOr<PassOutcome> StateMachine::Pass() {
   if (!r.ok() && !store_read_failed_) {
     spdlog::error("keeper pass failed: {}", std::string(r.status().message()));
   }
+  const WallTime now = std::chrono::system_clock::now();
+  shared_.UpdatePassReport([&](PassReport& p) {
+    ++p.passes;
+    if (r.ok()) {
+      p.last_error = "";
+      p.last_success_at = now;
+    } else {
+      ++p.failed_passes;
+      p.last_error = std::string(r.status().message());
+    }
+  });
   return r;
 }
 
@@ -305,6 +325,12 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
   ClusterSpec spec = cd.cluster.spec.WithDefaults();
   RETURN_IF_ERROR(Annotate(spec.Validate(), "invalid cluster spec"));
   shared_.set_sleep_interval(*spec.sleep_interval);
+  shared_.UpdatePassReport([](PassReport& p) {
+    p.cluster_data_valid_at = std::chrono::system_clock::now();
+    // Until our db is found below.
+    p.target_role.clear();
+    p.wanted_generation = 0;
+  });
   if (cd.cluster.uid != keeper_state_.cluster_uid) {
     keeper_state_.cluster_uid = cd.cluster.uid;
     RETURN_IF_ERROR(Annotate(SaveKeeperLocalState(config_.data_dir, keeper_state_),
@@ -330,6 +356,10 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
     return PassOutcome::kNoDB;
   }
   const DB& db = *dbp;
+  shared_.UpdatePassReport([&](PassReport& p) {
+    p.target_role = db.spec.role;
+    p.wanted_generation = db.generation;
+  });
 
   // 4. The boot gate: act only on cluster data that has seen this boot of ours.
   if (kit->second.status.boot_uuid != boot_uuid_) {
@@ -371,6 +401,7 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
       db, db.spec.include_previous_config ? dbls.init_pg_parameters : std::nullopt);
   pg_.SetParameters(params);
   ASSIGN_OR_RETURN(std::string local_role, pg_.LocalRole());
+  shared_.UpdatePassReport([&](PassReport& p) { p.local_role = local_role; });
   ASSIGN_OR_RETURN(bool started, pg_.IsStarted());
 
   if (db.spec.role == cluster::kRoleMaster) {
@@ -424,7 +455,9 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
 
   // 14. Reload.
   if (needs_reload) {
+    shared_.UpdatePassReport([](PassReport& p) { p.needs_reload = true; });
     RETURN_IF_ERROR(Annotate(pg_.Reload(), "failed to reload postgres instance"));
+    shared_.UpdatePassReport([](PassReport& p) { p.needs_reload = false; });
   }
 
   // 15. Parameters that only a restart applies.
@@ -439,12 +472,14 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
     }
   }
   restart_pending_ = restart_required;
+  shared_.UpdatePassReport([&](PassReport& p) { p.needs_restart = restart_required; });
   if (restart_required && spec.automatic_pg_restart.value_or(false)) {
     spdlog::info("restarting postgres");
     RETURN_IF_ERROR(Annotate(pg_.Restart(true), "failed to restart postgres instance"));
     RETURN_IF_ERROR(Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout),
                              "postgres not ready after restart"));
     restart_pending_ = false;
+    shared_.UpdatePassReport([](PassReport& p) { p.needs_restart = false; });
   }
 
   // The instance runs the new copy: previous data directories kept by a resync can go now.
@@ -463,6 +498,8 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
   dbls.generation = db.generation;
   dbls.initializing = false;
   RETURN_IF_ERROR(SaveDBState(dbls));
+  // Converged: the instance now has the wanted role (a promotion happened in this pass).
+  shared_.UpdatePassReport([&](PassReport& p) { p.local_role = db.spec.role; });
   return PassOutcome::kConverged;
 }
 

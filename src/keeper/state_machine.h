@@ -9,6 +9,7 @@
 // the only thing the other loops see.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cluster/cluster.h"
+#include "common/clock.h"
 #include "common/duration.h"
 #include "keeper/config.h"
 #include "keeper/instance.h"
@@ -36,6 +38,20 @@ class KeeperStore {
                                      Duration ttl) = 0;
 };
 
+// What the convergence passes report for /metrics and /health.
+struct PassReport {
+  uint64_t passes = 0;         // passes ended
+  uint64_t failed_passes = 0;  // of which ended with an error
+  std::optional<WallTime> cluster_data_valid_at;  // last read of a usable cluster data
+  std::optional<WallTime> last_success_at;        // last pass that ended without error
+  std::optional<std::string> last_error;          // nullopt: no pass ended yet; "": it succeeded
+  std::string target_role;  // our db's spec role in the last cluster data; "" without a db
+  std::string local_role;   // the instance's role at the last pass (master, standby, undefined)
+  int64_t wanted_generation = 0;  // our db's generation in the last cluster data; 0 without a db
+  bool needs_reload = false;      // changed parameters/hba not applied by a reload yet
+  bool needs_restart = false;     // parameters changed that only a restart applies
+};
+
 // State shared by the keeper's three loops (state machine, pg state probe, keeper info
 // publisher). Thread-safe.
 class SharedState {
@@ -51,6 +67,9 @@ class SharedState {
   void set_pg_state(std::optional<cluster::PostgresState> s);
   std::optional<postgresql::PGVersion> binary_version() const;
   void set_binary_version(postgresql::PGVersion v);
+  PassReport pass_report() const;
+  // Runs `f` on the report under the lock.
+  void UpdatePassReport(const std::function<void(PassReport&)>& f);
 
  private:
   mutable std::mutex mu_;
@@ -59,6 +78,7 @@ class SharedState {
   Duration sleep_interval_ ABSL_GUARDED_BY(mu_) = std::chrono::seconds(5);
   std::optional<cluster::PostgresState> pg_state_ ABSL_GUARDED_BY(mu_);
   std::optional<postgresql::PGVersion> binary_version_ ABSL_GUARDED_BY(mu_);
+  PassReport pass_report_ ABSL_GUARDED_BY(mu_);
 };
 
 // What one pass did, for logs and tests.

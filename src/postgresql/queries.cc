@@ -53,6 +53,21 @@ absl::StatusOr<std::vector<std::string>> GetSyncStandbys(Connection& conn) {
   return out;
 }
 
+absl::StatusOr<std::map<std::string, int64_t>> GetStandbyReplicationLag(Connection& conn) {
+  // pg_current_wal_lsn() fails during recovery: a standby reports nothing.
+  ASSIGN_OR_RETURN(auto r, conn.Query(
+                               "select application_name, "
+                               "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
+                               "from pg_stat_replication where not pg_is_in_recovery() "
+                               "and replay_lsn is not null"));
+  std::map<std::string, int64_t> out;
+  for (const auto& row : r.rows) {
+    if (!row[0] || !row[1] || !HasStolonPrefix(*row[0])) continue;
+    out[row[0]->substr(kPrefix.size())] = std::stoll(*row[1]);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> GetReplicationSlots(Connection& conn) {
   ASSIGN_OR_RETURN(auto r, conn.Query("select slot_name from pg_replication_slots "
                                       "where temporary is false order by slot_name"));

@@ -3,6 +3,7 @@
 // the local instance as the superuser (dbname=postgres).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ absl::StatusOr<cluster::PGParameters> GetConfigFilePGParameters(Connection& conn
 // The db uids of the standbys currently synchronous (pg_stat_replication sync_state = 'sync'),
 // from application_name with the stolon_ prefix stripped; other names are ignored. Sorted.
 absl::StatusOr<std::vector<std::string>> GetSyncStandbys(Connection& conn);
+
+// Replication lag of each stolon standby streaming from this (primary) instance, as the primary
+// sees it in pg_stat_replication: bytes between the current WAL position and the standby's replay
+// position. Keyed by db uid (application_name without the stolon_ prefix). Empty on a standby.
+absl::StatusOr<std::map<std::string, int64_t>> GetStandbyReplicationLag(Connection& conn);
 
 // Names of the non-temporary replication slots, sorted.
 absl::StatusOr<std::vector<std::string>> GetReplicationSlots(Connection& conn);

@@ -230,6 +230,31 @@ TEST_F(StateMachineTest, PromotesStandbyWhenSpecSaysMaster) {
   EXPECT_EQ(pg_.ro.mode, postgresql::RecoveryMode::kNone);
 }
 
+TEST_F(StateMachineTest, PassReportFollowsThePasses) {
+  EXPECT_FALSE(shared_.pass_report().last_error.has_value());
+  store_.cd = Cluster(cluster::kRoleMaster, "none");
+  AlreadyRunning(/*standby=*/true);
+  pg_.started = true;
+  ASSERT_TRUE(Pass().ok());
+  PassReport p = shared_.pass_report();
+  EXPECT_EQ(p.passes, 1u);
+  EXPECT_EQ(p.failed_passes, 0u);
+  EXPECT_EQ(p.last_error, "");
+  EXPECT_TRUE(p.last_success_at.has_value());
+  EXPECT_TRUE(p.cluster_data_valid_at.has_value());
+  EXPECT_EQ(p.target_role, "master");
+  EXPECT_EQ(p.local_role, "master") << "promoted in this pass";
+  EXPECT_EQ(p.wanted_generation, 3);
+
+  store_.error = absl::UnavailableError("etcd down");
+  EXPECT_FALSE(Pass().ok());
+  p = shared_.pass_report();
+  EXPECT_EQ(p.passes, 2u);
+  EXPECT_EQ(p.failed_passes, 1u);
+  EXPECT_EQ(p.last_error, "etcd down");
+  EXPECT_EQ(p.target_role, "master") << "unchanged while the store cannot be read";
+}
+
 TEST_F(StateMachineTest, StandbyFollowsWithSlotAndRestartsWhenMasterMoves) {
   store_.cd = Cluster(cluster::kRoleStandby, "none");
   AlreadyRunning(/*standby=*/true);
