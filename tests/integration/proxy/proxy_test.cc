@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "support/etcd.h"
 #include "support/process.h"
+#include "support/prometheus.h"
 
 namespace stolon::proxy {
 namespace {
@@ -25,6 +27,9 @@ namespace {
 using namespace std::chrono_literals;
 using stolon::testing::BinDir;
 using stolon::testing::EtcdCluster;
+using stolon::testing::HttpGet;
+using stolon::testing::ParsePrometheusText;
+using stolon::testing::PromSamples;
 using stolon::testing::PgBinDir;
 using stolon::testing::PickFreePort;
 using stolon::testing::Process;
@@ -120,10 +125,12 @@ class ProxyIntegrationTest : public ::testing::Test {
  protected:
   void StartProxy(const std::string& endpoints) {
     proxy_port_ = PickFreePort();
+    metrics_port_ = PickFreePort();
     ProcessOptions o;
     o.argv = {BinDir() + "/stolon-proxy", "--cluster-name", kCluster, "--store-backend", "etcdv3",
               "--store-endpoints", endpoints, "--store-timeout", "1s", "--port",
-              std::to_string(proxy_port_), "--log-level", "debug"};
+              std::to_string(proxy_port_), "--log-level", "debug",
+              "--metrics-listen-address", "127.0.0.1:" + std::to_string(metrics_port_)};
     o.log_file = dir_.path() + "/proxy.log";
     proxy_ = std::make_unique<Process>(o);
     proxy_->Start();
@@ -163,10 +170,24 @@ class ProxyIntegrationTest : public ::testing::Test {
     return ok;
   }
 
+  // GET /metrics, checked strictly as Prometheus text; empty (with a test failure) otherwise.
+  PromSamples Scrape() {
+    auto r = HttpGet(metrics_port_, "/metrics");
+    EXPECT_EQ(r.status, 200) << r.error;
+    std::string err;
+    auto samples = ParsePrometheusText(r.body, &err);
+    EXPECT_TRUE(samples.has_value()) << err << "\n" << r.body;
+    return samples.value_or(PromSamples{});
+  }
+  static std::string Destination(int port) {
+    return "stolon_proxy_destination_info{address=\"127.0.0.1:" + std::to_string(port) + "\"}";
+  }
+
   TempDir dir_{"proxy-it"};
   std::unique_ptr<EtcdCluster> etcd_ = std::make_unique<EtcdCluster>();
   std::unique_ptr<Process> proxy_;
   int proxy_port_ = 0;
+  int metrics_port_ = 0;
 };
 
 TEST_F(ProxyIntegrationTest, RoutesToTheMasterAndFencesOnMasterChange) {
@@ -182,6 +203,24 @@ TEST_F(ProxyIntegrationTest, RoutesToTheMasterAndFencesOnMasterChange) {
     held.push_back(std::make_unique<Session>(proxy_port_));
     ASSERT_EQ(held.back()->Port(), a.port());
   }
+  // The probing sessions above are closed; the 3 held ones stay open.
+  PromSamples m;
+  EXPECT_TRUE(WaitFor([&] { return (m = Scrape())["stolon_proxy_connections_open"] == 3; }, 2s))
+      << m["stolon_proxy_connections_open"];
+  EXPECT_EQ(m[Destination(a.port())], 1);
+  EXPECT_EQ(m["stolon_proxy_health"], 1);
+  EXPECT_EQ(m["stolon_proxy_listening"], 1);
+  EXPECT_EQ(m["stolon_cluster_identifier{cluster_name=\"proxytest\",component=\"proxy\"}"], 1);
+  EXPECT_GT(m["stolon_proxy_bytes_to_server_total"], 0);
+  EXPECT_GT(m["stolon_proxy_bytes_to_client_total"], 0);
+  EXPECT_LT(m["stolon_proxy_last_check_success_age_seconds"], 2.5);
+  const double fenced_before = m["stolon_proxy_connections_fenced_total"];
+  const double accepted_before = m["stolon_proxy_connections_accepted_total"];
+  EXPECT_GE(accepted_before, 4);
+  auto master = HttpGet(metrics_port_, "/master");
+  EXPECT_EQ(master.status, 200) << master.error;
+  EXPECT_EQ(master.body, "routing to the master at 127.0.0.1:" + std::to_string(a.port()) + "\n");
+  EXPECT_EQ(HttpGet(metrics_port_, "/health").status, 200);
   auto changed = std::chrono::steady_clock::now();
   PutClusterData(ClusterData(b.port(), "dbb00002", {uid}, 3));
   // Every held connection is closed within proxyCheckInterval (1s) + 1s.
@@ -190,6 +229,14 @@ TEST_F(ProxyIntegrationTest, RoutesToTheMasterAndFencesOnMasterChange) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - changed, 2s + 200ms);
   EXPECT_EQ(PortThrough(proxy_port_), b.port());
+  // The destination label moved to the new master; the 3 held connections were fenced.
+  m = Scrape();
+  EXPECT_EQ(m[Destination(b.port())], 1);
+  EXPECT_EQ(m.count(Destination(a.port())), 0u);
+  EXPECT_EQ(m["stolon_proxy_connections_fenced_total"], fenced_before + 3);
+  EXPECT_GT(m["stolon_proxy_connections_accepted_total"], accepted_before);
+  EXPECT_TRUE(WaitFor([&] { return Scrape()["stolon_proxy_connections_open"] == 0; }, 2s));
+  EXPECT_EQ(HttpGet(metrics_port_, "/master").status, 200);
   EXPECT_NE(proxy_->Log().find("master changed to 127.0.0.1:" + std::to_string(b.port()) + " (db dbb00002): closing 3 connections"),
             std::string::npos)
       << proxy_->Log();
@@ -221,15 +268,39 @@ TEST_F(ProxyIntegrationTest, FrozenStoreClosesConnectionsAndListenerThenRecovers
   Session held(proxy_port_);
   ASSERT_EQ(held.Port(), a.port());
 
+  ASSERT_EQ(HttpGet(metrics_port_, "/master").status, 200);
+  ASSERT_EQ(HttpGet(metrics_port_, "/health").status, 200);
+
   etcd_->Freeze(0);
   auto frozen = std::chrono::steady_clock::now();
-  // proxyTimeout (3s) + 1s: connection closed and listener gone.
+  // proxyTimeout (3s) + 1s: /master answers 503 (what a load balancer follows), the connection
+  // is closed and the listener gone.
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(metrics_port_, "/master", 1s).status == 503; }, 4s, 100ms))
+      << proxy_->Log();
+  const auto master_503 = std::chrono::steady_clock::now() - frozen;
+  std::printf("/master answered 503 %.2f s after the store froze (proxyTimeout 3 s)\n",
+              std::chrono::duration<double>(master_503).count());
+  EXPECT_LT(master_503, 4s);
+  RecordProperty("master_503_after_freeze_ms",
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(master_503).count()));
   EXPECT_TRUE(WaitFor([&] { return !Listening(); }, 4s, 100ms)) << proxy_->Log();
   EXPECT_EQ(held.Port(), -1);
   EXPECT_LT(std::chrono::steady_clock::now() - frozen, 4s + 500ms);
+  auto health = HttpGet(metrics_port_, "/health");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_NE(health.body.find("no successful store check for 3s (proxyTimeout)"), std::string::npos)
+      << health.body;
+  PromSamples m = Scrape();
+  EXPECT_EQ(m["stolon_proxy_listening"], 0);
+  EXPECT_EQ(m["stolon_proxy_health"], 0);
+  EXPECT_EQ(m["stolon_proxy_destination_info{address=\"\"}"], 1);
+  EXPECT_GE(m["stolon_proxy_connections_fenced_total"], 1);
+  EXPECT_GE(m["stolon_proxy_last_check_success_age_seconds"], 3);
 
   etcd_->Thaw(0);
   EXPECT_TRUE(WaitFor([&] { return PortThrough(proxy_port_) == a.port(); }, 15s)) << proxy_->Log();
+  EXPECT_EQ(HttpGet(metrics_port_, "/master").status, 200);
+  EXPECT_EQ(HttpGet(metrics_port_, "/health").status, 200);
 }
 
 TEST_F(ProxyIntegrationTest, StartedWithTheStoreDownNeverListens) {
@@ -260,6 +331,17 @@ TEST_F(ProxyIntegrationTest, SigtermExitsZero) {
   ASSERT_TRUE(WaitFor([&] { return Listening(); }, 10s)) << proxy_->Log();
   int status = proxy_->Stop(SIGTERM, 10s);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << proxy_->Log();
+}
+
+TEST_F(ProxyIntegrationTest, BadMetricsListenAddressFailsWithOneLine) {
+  std::string out;
+  int rc = RunCommand({BinDir() + "/stolon-proxy", "--cluster-name", "c", "--store-backend", "etcdv3",
+                       "--metrics-listen-address", "127.0.0.1"},
+                      &out, 10s);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out,
+            "stolon-proxy: invalid --metrics-listen-address \"127.0.0.1\": no port; use host:port, "
+            "e.g. 0.0.0.0:8080\n");
 }
 
 TEST_F(ProxyIntegrationTest, BadFlagsFailWithOneLine) {
