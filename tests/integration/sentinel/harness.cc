@@ -116,8 +116,12 @@ std::optional<cluster::ClusterData> SentinelTestCluster::Cd() {
   return (*cd)->value;
 }
 
-TestKeeper& SentinelTestCluster::AddKeeper(const std::string& uid) {
-  auto k = std::make_unique<TestKeeper>(name_, endpoints(), keeper::testing::KeeperOptions{uid});
+TestKeeper& SentinelTestCluster::AddKeeper(const std::string& uid,
+                                           std::vector<std::string> extra_args) {
+  keeper::testing::KeeperOptions opts;
+  opts.uid = uid;
+  opts.extra_args = std::move(extra_args);
+  auto k = std::make_unique<TestKeeper>(name_, endpoints(), opts);
   TestKeeper& ref = *k;
   keepers_[uid] = std::move(k);
   return ref;

@@ -71,8 +71,8 @@ class SentinelTestCluster {
   // The current cluster data (nullopt when missing or unreadable).
   std::optional<cluster::ClusterData> Cd();
 
-  // Adds (does not start) keeper `uid`.
-  TestKeeper& AddKeeper(const std::string& uid);
+  // Adds (does not start) keeper `uid`, with `extra_args` after the common flags.
+  TestKeeper& AddKeeper(const std::string& uid, std::vector<std::string> extra_args = {});
   TestKeeper& keeper(const std::string& uid) { return *keepers_.at(uid); }
   // Adds (does not start) a sentinel with the common flags plus `extra`.
   TestSentinel& AddSentinel(std::vector<std::string> extra = {});
