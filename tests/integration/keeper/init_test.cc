@@ -2,6 +2,8 @@
 // with md5 and with scram-sha-256; and the start-up refusals of the binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "integration/keeper/harness.h"
 
 namespace stolon::keeper::testing {
@@ -98,6 +100,16 @@ TEST(KeeperInit, RefusesRootAndBadFlags) {
                      "provided passwords are different"),
             std::string::npos)
       << out;
+  // A bad --metrics-listen-address: one line naming it, non-zero exit, before touching anything.
+  args = k.Args();
+  args.push_back("--metrics-listen-address=localhost:99999");
+  rc = RunCommand(args, &out, 10s, true);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("invalid --metrics-listen-address \"localhost:99999\": bad port; use "
+                     "host:port, e.g. 0.0.0.0:8080"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "cluster/json.h"
@@ -114,6 +115,20 @@ TEST(SentinelInit, StoreWithoutClusterDataWaits) {
   // `stolonctl init` afterwards: the sentinel picks it up.
   ASSERT_TRUE(c.Init(FastSpec()).ok());
   ASSERT_TRUE(WaitFor([&] { return s.LogContains("sleepInterval is now 1s"); }, 15s)) << s.Log();
+}
+
+TEST(SentinelInit, BadMetricsListenAddressFailsWithOneLine) {
+  std::string out;
+  int rc = stolon::testing::RunCommand(
+      {stolon::testing::BinDir() + "/stolon-sentinel", "--cluster-name=c", "--store-backend=etcdv3",
+       "--store-endpoints=http://127.0.0.1:1", "--metrics-listen-address=8080"},
+      &out, 10s);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("invalid --metrics-listen-address \"8080\": no port; use host:port, e.g. "
+                     "0.0.0.0:8080"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
 }
 
 TEST(SentinelInit, OneSentinelTwoKeepersReplicate) {
