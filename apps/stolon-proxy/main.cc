@@ -10,6 +10,7 @@
 #include "proxy/store_adapter.h"
 #include "proxy/server.h"
 #include "spdlog/spdlog.h"
+#include "store/change_notifier.h"
 #include "store/store.h"
 #include "store/store_config.h"
 
@@ -53,6 +54,11 @@ int main(int argc, char** argv) {
     store::Store domain_store(**kv, sc->BasePath());
     proxy::StoreProxyStore proxy_store(domain_store);
     proxy::ProxyServer server(config, proxy_store, NewUid());
+    store::ChangeNotifier notifier(**kv, domain_store.ClusterDataKey(), [&](const auto& events) {
+      if (events.back().type == store::KvEvent::Type::kPut) {
+        server.OnClusterDataChanged(events.back().kv.value);
+      }
+    });
     return server.Run();
   } catch (const std::exception& e) {
     spdlog::critical("stolon-proxy failed: {}", e.what());
