@@ -21,6 +21,7 @@
 #include "proxy/metrics.h"
 #include "sentinel/daemon_check.h"
 #include "spdlog/spdlog.h"
+#include "store/change_notifier.h"
 #include "store/store.h"
 #include "store/store_config.h"
 
@@ -44,6 +45,10 @@ class CheckLoop {
   void Start() { asio::co_spawn(strand_, Run(), asio::detached); }
   void Stop() {
     stopping_ = true;
+    asio::post(strand_, [this] { timer_.cancel(); });
+  }
+  // Starts the next check now (or right after the running one), from any thread.
+  void Wake() {
     asio::post(strand_, [this] { timer_.cancel(); });
   }
 
@@ -146,6 +151,13 @@ int RunSentinel(SentinelConfig& config) {
   }
   CheckLoop loop(io, checker);
   loop.Start();
+  // During a master change the new master is published to the proxies only once every proxy has
+  // acknowledged the "no master" generation: check again as soon as a proxy info changes instead
+  // of a sleepInterval later.
+  std::optional<store::ChangeNotifier> proxies_notifier;
+  proxies_notifier.emplace(**kv, store.ProxiesInfoDir(), [&](const auto&) {
+    if (checker.awaiting_proxies()) loop.Wake();
+  });
   // Two threads: a check blocks on the store (on its strand) while /metrics keeps answering.
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -165,6 +177,7 @@ int RunSentinel(SentinelConfig& config) {
   spdlog::info("stopping stolon sentinel{}", LogFields({{"signal", strsignal(sig)}}));
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
   election->Stop();
+  proxies_notifier.reset();
   loop.Stop();
   asio::post(io, [&] { metrics.Stop(); });
   bool finished;

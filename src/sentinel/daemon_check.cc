@@ -204,6 +204,8 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   auto rev = store_.AtomicPutClusterData(view->cd, read.revision);
   // 9. The state that matches what is stored now.
   if (rev.ok()) {
+    awaiting_proxies_ = view->cd.proxy.spec.master_db_uid.empty() &&
+                        !view->cd.cluster.status.master.empty();
     state_ = std::move(view->state);
     last_success_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            clock_.WallNow().time_since_epoch())

@@ -103,6 +103,10 @@ class SentinelChecker {
   // When a check last wrote the cluster data (stolon's last_cluster_check_success metric);
   // nullopt before the first. Thread-safe (read by the metrics endpoint).
   std::optional<WallTime> last_success() const;
+  // True while the last written cd waits for the proxies to acknowledge a "no master" generation
+  // before the new master is published to them: a proxy info change is then worth a check at once
+  // rather than after sleepInterval. Thread-safe.
+  bool awaiting_proxies() const { return awaiting_proxies_.load(); }
 
  private:
   // Step 2: create the cd from the initial spec, or log that we wait for one.
@@ -134,6 +138,7 @@ class SentinelChecker {
   std::string last_status_;    // the key of the last LogOnChange line
   std::set<std::string> last_decisions_;
   std::atomic<int64_t> last_success_ns_{0};  // system_clock ns since the epoch; 0 = never
+  std::atomic<bool> awaiting_proxies_{false};
 };
 
 }  // namespace stolon::sentinel
