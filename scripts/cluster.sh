@@ -2,7 +2,8 @@
 # The main job: a local HA PostgreSQL cluster on loopback, built from this checkout.
 #   etcd (1 member) + 3 keepers (PostgreSQL 15, run as the unprivileged user) + 2 sentinels + 1 proxy.
 # It installs what is missing, builds, starts everything, waits until the cluster is healthy and
-# prints how to connect. Ctrl-C stops every process it started. A second run reuses the data.
+# prints how to connect. Ctrl-C, SIGTERM, SIGHUP or an error stops every process it started
+# (PostgreSQL stopped cleanly by its keeper). A second run reuses the data.
 #   STOLON_STATE_DIR   where data and logs live (default: .state/local-cluster in the checkout)
 #   STOLON_BASE_PORT   first of the 7 loopback ports used (default 25430)
 set -euo pipefail
@@ -42,7 +43,10 @@ chmod 0755 "$state"
 # The unprivileged user must be able to reach the binaries and the state dir.
 chmod o+rx "$root" "$root/build" "$bin" 2>/dev/null || true
 
-as_user() { runuser -u "$pg_user" -- "$@"; }
+# Runs a command as the PostgreSQL user. setpriv execs the program itself: runuser would fork and
+# wait, so $! would not be the program, and on SIGTERM runuser SIGKILLs its child after 2 s, which
+# leaves the keeper no time to stop PostgreSQL cleanly.
+as_user=(setpriv --reuid="$pg_user" --regid="$pg_user" --init-groups --reset-env --)
 
 # Passwords: generated once, kept in the state dir (mode 0600, owned by the PostgreSQL user).
 for f in su-password repl-password; do
@@ -56,25 +60,63 @@ pids=()
 names=()
 start() {  # start <name> <command...>: runs as the PostgreSQL user, logs to $state/logs/<name>.log
   local name=$1; shift
-  as_user "$@" >>"$state/logs/$name.log" 2>&1 &
+  # setsid: its own session and process group, so a terminal's Ctrl-C reaches only this script,
+  # which stops everything in order. Not a group leader here, so setsid execs without forking:
+  # $! is the pid of the program itself.
+  setsid "${as_user[@]}" "$@" >>"$state/logs/$name.log" 2>&1 </dev/null &
   pids+=($!)
   names+=("$name")
   say "started $name (pid $!, log $state/logs/$name.log)"
 }
 
+# stop_pids <seconds> <pid...>: SIGTERM, wait up to <seconds>, then SIGKILL the process group.
+stop_pids() {
+  local secs=$1 pid; shift
+  (($#)) || return 0
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 $((secs * 10))); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      say "pid $pid did not stop in ${secs}s: killing it"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # Anything left in its process group (a child that outlived it).
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+}
+
 stop_all() {
-  trap - INT TERM EXIT
+  local rc=$?
+  trap - INT TERM HUP EXIT
   echo
   say "stopping ${#pids[@]} processes"
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+  # Proxy, sentinels and keepers first (each keeper stops its PostgreSQL on SIGTERM), etcd last.
+  local first=() etcd=() i
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    if [[ ${names[$i]} == etcd ]]; then etcd+=("${pids[$i]}"); else first+=("${pids[$i]}"); fi
   done
+  stop_pids 60 "${first[@]}"
+  # A PostgreSQL whose keeper was killed runs on in its own session: stop it by its data dir.
+  for i in 0 1 2; do
+    local pgdata=$state/keeper$i/postgres
+    if [[ -s $pgdata/postmaster.pid ]] && kill -0 "$(head -1 "$pgdata/postmaster.pid")" 2>/dev/null; then
+      say "stopping the PostgreSQL left in $pgdata"
+      "${as_user[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$pgdata" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    fi
+  done
+  stop_pids 20 "${etcd[@]}"
   say "stopped. Data and logs are in $state (run again to reuse them; rm -rf it to start over)"
-  exit 0
+  exit "$rc"
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 common=(--cluster-name="$cluster" --store-backend=etcdv3 --store-endpoints="$endpoints")
 ctl() { "$bin/stolonctl" "${common[@]}" "$@"; }
