@@ -155,32 +155,60 @@ for i in 0 1; do start sentinel$i "$bin/stolon-sentinel" "${common[@]}"; done
 start proxy "$bin/stolon-proxy" "${common[@]}" --listen-address=127.0.0.1 --port="$proxy_port"
 
 psql_line="PGPASSWORD=\$(cat $state/su-password) psql \"host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres\""
-say "waiting for the cluster to become healthy (master elected, standbys streaming, proxy routing)"
+say "waiting for the cluster to become healthy: a master elected; every keeper's db reported"
+say "(listen address known, converged: current generation == wanted generation); the standbys"
+say "streaming from the master; the proxy routing to it"
+pg_proxy() {
+  PGPASSWORD=$(cat "$state/su-password") PGCONNECT_TIMEOUT=2 \
+    psql -Atqc "$1" "host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres" 2>/dev/null
+}
 last=""
 healthy=0
 for _ in $(seq 1 300); do
+  streaming=""
   for ((i=0; i<${#pids[@]}; i++)); do
     kill -0 "${pids[$i]}" 2>/dev/null || die "${names[$i]} exited; see $state/logs/${names[$i]}.log"
   done
+  # A db that never reported counts as healthy until failInterval passes: wait for its report
+  # (listen address, current generation) rather than for pg_healthy alone.
   json=$(ctl status -f json 2>/dev/null || true)
   msg=$(printf '%s' "$json" | python3 -c '
 import json, sys
 try:
     s = json.load(sys.stdin)
 except Exception:
-    print("waiting for clusterdata"); sys.exit()
-ks = s.get("keepers", [])
-up = [k["uid"] for k in ks if k.get("pg_healthy")]
+    print("wait"); print("waiting for clusterdata"); sys.exit()
+ks = sorted(s.get("keepers", []), key=lambda k: k["uid"])
 c = s.get("cluster", {})
-m = c.get("master_keeper_uid") or "none"
-sep = ", "
-print("master: %s; healthy keepers: %d/3 (%s); sentinels: %d; proxies: %d" % (
-    m, len(up), sep.join(up), len(s.get("sentinels", [])), len(s.get("proxies", []))))
-' 2>/dev/null || echo "waiting for clusterdata")
+m = c.get("master_keeper_uid") or ""
+parts, ready = [], 0
+for k in ks:
+    addr = k.get("listen_address", "")
+    want, cur = k.get("pg_wanted_generation", 0), k.get("pg_current_generation", 0)
+    if addr.startswith("("):
+        st = "no report yet"
+    elif cur != want:
+        st = "converging (generation %d of %d)" % (cur, want)
+    elif not k.get("pg_healthy"):
+        st = "unhealthy"
+    else:
+        st = "ok"; ready += 1
+    parts.append("%s %s" % (k["uid"], st))
+ok = m and len(ks) == 3 and ready == 3
+print("ok" if ok else "wait")
+print("master: %s; keepers reported: %d/3 (%s); sentinels: %d; proxies: %d" % (
+    m or "none", ready, ", ".join(parts) or "none yet", len(s.get("sentinels", [])),
+    len(s.get("proxies", []))))
+' 2>/dev/null || printf 'wait\nwaiting for clusterdata\n')
+  state_word=${msg%%$'\n'*}
+  msg=${msg#*$'\n'}
+  if [[ $state_word == ok ]]; then
+    # Through the proxy: it reaches the master, which lists its streaming standbys.
+    streaming=$(pg_proxy "select count(*) from pg_stat_replication where state = 'streaming'" || true)
+    msg="$msg; standbys streaming: ${streaming:-? (proxy not routing yet)}/2"
+  fi
   [[ $msg != "$last" ]] && say "$msg" && last=$msg
-  if [[ $msg == *"healthy keepers: 3/3"* ]] &&
-     PGPASSWORD=$(cat "$state/su-password") PGCONNECT_TIMEOUT=2 \
-       psql -Atqc 'select 1' "host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres" >/dev/null 2>&1; then
+  if [[ $state_word == ok && ${streaming:-} == 2 ]]; then
     healthy=1; break
   fi
   sleep 1
