@@ -105,6 +105,10 @@ absl::Status ValidateCommonConfig(const CommonConfig& c) {
 
 absl::Status InitLoggingFromFlags(const CommonConfig& c) {
   std::string level = c.debug ? "debug" : c.log_level;
+  if (level != "debug" && level != "info" && level != "warn" && level != "error") {
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid --log-level \"{}\": use debug, info, warn or error", level));
+  }
   bool color = c.log_color_given ? c.log_color : ::isatty(STDERR_FILENO) == 1;
   return InitLogging(level, color);
 }

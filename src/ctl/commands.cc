@@ -242,7 +242,7 @@ absl::Status Ctl::FailKeeper() {
   std::string uid = flags.positional;
   if (uid.empty()) return absl::InvalidArgumentError("keeper uid required: stolonctl failkeeper <keeperUID>");
   return UpdateClusterData([&](const cluster::ClusterData& cd) { return ctl::FailKeeper(cd, uid); },
-                           1);
+                           kMaxUpdateRetries);
 }
 
 absl::Status Ctl::Promote() {
@@ -265,7 +265,8 @@ absl::Status Ctl::RemoveKeeper() {
     return absl::InvalidArgumentError("keeper uid required: stolonctl removekeeper <keeperUID>");
   }
   return UpdateClusterData(
-      [&](const cluster::ClusterData& cd) { return ctl::RemoveKeeper(cd, uid); }, 1);
+      [&](const cluster::ClusterData& cd) { return ctl::RemoveKeeper(cd, uid); },
+      kMaxUpdateRetries);
 }
 
 absl::Status Ctl::ClusterDataRead() {
@@ -436,8 +437,18 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
       io.out << app.help();
       return 0;
     }
+    // No subcommand, and a leftover word: the user named a command that does not exist.
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      io.err << "stolonctl: unknown command \"" << app.remaining().front()
+             << "\" for \"stolonctl\" (run 'stolonctl --help' for usage)\n";
+      return 2;
+    }
     io.err << "stolonctl: " << OneLine(e.what()) << " (see stolonctl --help)\n";
     return 2;
+  }
+  if (absl::Status st = InitLoggingFromFlags(ctl.config); !st.ok()) {
+    io.err << "stolonctl: " << OneLine(std::string(st.message())) << "\n";
+    return 1;
   }
   if (!action) return 0;
   absl::Status st = action();
