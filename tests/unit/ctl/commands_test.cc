@@ -160,7 +160,8 @@ TEST_F(CtlCommands, BadInputNeverChangesTheStore) {
   ExpectRefused({"--store-backend=zookeeper", "status"}, "Unknown store backend");
   ExpectRefused({"--store-timeout=5", "status"}, "invalid duration");
   ExpectRefused({"nosuchcommand"}, "stolonctl: unknown command \"nosuchcommand\" for \"stolonctl\"");
-  ExpectRefused({"--log-level=verbose", "status"}, "stolonctl: invalid --log-level \"verbose\"");
+  ExpectRefused({"--log-level=verbose", "status"}, "stolonctl: --log-level: invalid log level \"verbose\"");
+  ExpectRefused({"--no-such-flag", "status"}, "stolonctl: The following argument was not expected");
 }
 
 TEST_F(CtlCommands, MissingClusterAndUnreachableStore) {
@@ -276,6 +277,9 @@ TEST_F(CtlCommands, ClusterDataReadWriteRoundTrip) {
 
 TEST_F(CtlCommands, VersionHelpAndCompletion) {
   EXPECT_NE(Run({"version"}).out.find("stolonctl version"), std::string::npos);
+  Result v = Run({"--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out.rfind("stolonctl version ", 0), 0u) << v.out;
   Result h = Run({"update", "--help"});
   EXPECT_EQ(h.code, 0);
   EXPECT_NE(h.out.find("Examples:"), std::string::npos) << h.out;
