@@ -111,24 +111,8 @@ absl::Status ValidateCommonConfig(const CommonConfig& c) {
   if (c.cluster_name.empty()) {
     return absl::InvalidArgumentError("cluster name required: pass --cluster-name");
   }
-  if (c.store_backend.empty()) {
-    return absl::InvalidArgumentError("store backend type required: pass --store-backend=etcdv3");
-  }
-  static const char* kKnown[] = {"etcdv2", "etcd", "etcdv3", "consul", "kubernetes"};
-  bool known = false;
-  for (const char* k : kKnown) known = known || c.store_backend == k;
-  if (!known) {
-    return absl::InvalidArgumentError(fmt::format(
-        "Unknown store backend: \"{}\" (use etcdv3)", c.store_backend));
-  }
-  if (c.store_backend != "etcdv3") {
-    return absl::UnimplementedError(fmt::format(
-        "store backend \"{}\" is not supported yet by stolon-cpp: use --store-backend=etcdv3",
-        c.store_backend));
-  }
-  if (c.store_timeout <= Duration(0)) {
-    return absl::InvalidArgumentError("--store-timeout must be positive");
-  }
+  // The store settings (backend, endpoints, timeout) are checked by the store, which owns them:
+  // store::StoreConfigFromFlags.
   return absl::OkStatus();
 }
 

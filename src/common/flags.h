@@ -52,7 +52,7 @@ void BindEnv(CLI::App& app, std::string_view prefix);
 // Environment variable name for a flag: EnvName("STKEEPER", "data-dir") == "STKEEPER_DATA_DIR".
 std::string EnvName(std::string_view prefix, std::string_view flag);
 
-// The checks every component runs before touching the store: cluster name present, backend known.
+// The cluster name is present. The store flags are checked by store::StoreConfigFromFlags.
 absl::Status ValidateCommonConfig(const CommonConfig& config);
 
 // Sets up logging from the common flags (level, --debug, colour/TTY). A bad level is refused:

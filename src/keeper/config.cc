@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 #include "postgresql/config.h"
 #include "spdlog/spdlog.h"
+#include "store/store_config.h"
 
 namespace stolon::keeper {
 namespace {
@@ -184,6 +185,7 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
   }
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data dir required: pass --data-dir");
   if (absl::Status s = ValidateCommonConfig(c.common); !s.ok()) return s;
+  if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) return sc.status();
   if (c.pg_listen_address.empty()) {
     return absl::InvalidArgumentError("--pg-listen-address is required");
   }

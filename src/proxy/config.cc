@@ -1,6 +1,7 @@
 #include "proxy/config.h"
 
 #include "fmt/format.h"
+#include "store/store_config.h"
 
 namespace stolon::proxy {
 
@@ -45,6 +46,9 @@ ParsedFlags ParseProxyFlags(const std::vector<std::string>& argv,
   if (c.port < 0 || c.port > 65535)
     return fail(fmt::format("invalid --port {}: must be between 0 and 65535", c.port));
   if (absl::Status st = ValidateCommonConfig(c.common); !st.ok()) return fail(std::string(st.message()));
+  if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) {
+    return fail(std::string(sc.status().message()));
+  }
   return out;
 }
 
