@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/compat_flags.h"
 #include "common/log.h"
 #include "fmt/format.h"
+#include "spdlog/spdlog.h"
 
 #ifndef STOLON_VERSION
 #define STOLON_VERSION "No version defined at build time"
@@ -123,7 +125,9 @@ absl::Status InitLoggingFromFlags(const CommonConfig& c) {
         "invalid --log-level \"{}\": use debug, info, warn or error", level));
   }
   bool color = c.log_color_given ? c.log_color : ::isatty(STDERR_FILENO) == 1;
-  return InitLogging(level, color);
+  if (absl::Status s = InitLogging(level, color); !s.ok()) return s;
+  for (const std::string& w : NoEffectFlagWarnings(c)) spdlog::warn("{}", w);
+  return absl::OkStatus();
 }
 
 FlagParseResult ParseCommandLine(CLI::App& app, const std::vector<std::string>& args,

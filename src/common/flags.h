@@ -55,8 +55,8 @@ std::string EnvName(std::string_view prefix, std::string_view flag);
 // The cluster name is present. The store flags are checked by store::StoreConfigFromFlags.
 absl::Status ValidateCommonConfig(const CommonConfig& config);
 
-// Sets up logging from the common flags (level, --debug, colour/TTY). A bad level is refused:
-// "invalid --log-level ...".
+// Sets up logging from the common flags (level, --debug, colour/TTY), then warns about flags
+// with no effect (common/compat_flags.h). A bad level is refused: "invalid --log-level ...".
 absl::Status InitLoggingFromFlags(const CommonConfig& config);
 
 // Outcome of ParseCommandLine: either go on and run, or stop with `message` and `exit_code`.
