@@ -35,13 +35,7 @@ int Fail(const std::string& msg) {
 int main(int argc, char** argv) {
   using namespace stolon;
   proxy::ParsedFlags flags = proxy::ParseProxyFlags(std::vector<std::string>(argv, argv + argc));
-  if (flags.exit) {
-    if (flags.exit_code == 0) {
-      std::fputs(flags.message.c_str(), stdout);
-      return 0;
-    }
-    return Fail(flags.message);
-  }
+  if (flags.exit) return PrintParseResult({true, flags.exit_code, flags.message});
   const proxy::ProxyConfig& config = flags.config;
   if (absl::Status st = InitLoggingFromFlags(config.common); !st.ok()) return Fail(std::string(st.message()));
   if (config.common.debug) spdlog::warn("--debug is deprecated, use --log-level=debug");

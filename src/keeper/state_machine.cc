@@ -717,9 +717,7 @@ absl::Status StateMachine::RefreshSlots(const DB& db) {
   if (!r.ok()) return Annotate(r.status(), "error updating replication slots");
   for (const auto& s : r->created) spdlog::info("created replication slot{}", LogFields({{"slot", s}}));
   for (const auto& s : r->dropped) spdlog::info("dropped replication slot{}", LogFields({{"slot", s}}));
-  for (const auto& s : r->drop_failed) {
-    spdlog::error("failed to drop replication slot{}", LogFields({{"slot", s}}));
-  }
+  // A failed drop was logged, with its error, by RefreshReplicationSlots.
   return absl::OkStatus();
 }
 
