@@ -481,6 +481,7 @@ bootstrap:
     retry_timeout: {retry_timeout}
     maximum_lag_on_failover: 1048576
     synchronous_mode: {sync}
+    synchronous_mode_strict: {strict}
     postgresql:
       use_pg_rewind: true
       use_slots: true
@@ -536,8 +537,8 @@ listen pg
 
 
 class PatroniCluster:
-    def __init__(self, state, dcs, inter, sync):
-        self.state, self.dcs, self.inter, self.sync = state, dcs, inter, sync
+    def __init__(self, state, dcs, inter, sync, strict):
+        self.state, self.dcs, self.inter, self.sync, self.strict = state, dcs, inter, sync, strict
         self.procs = Procs()
         self.logs = make_dir(os.path.join(state, "logs"), 0o755)
         self.members = {}  # name -> (pg port, rest port, data dir)
@@ -554,7 +555,8 @@ class PatroniCluster:
             self.procs.pg_data_dirs.append(data)
             cfg = PATRONI_YAML.format(name=name, rest=rest, etcd=etcd_port, pg=pg, data=data, pgbin=PG_BIN,
                                       dir=d, user=USER, su_pw=self.su_pw, repl_pw=repl_pw,
-                                      sync="true" if self.sync else "false", **self.dcs)
+                                      sync="true" if self.sync else "false",
+                                      strict="true" if self.sync and self.strict else "false", **self.dcs)
             path = os.path.join(d, "patroni.yml")
             write_user_file(path, cfg)
             self.procs.start(name, ["/usr/bin/patroni", path], self.logs)
@@ -635,7 +637,7 @@ def one_run(system, cfg_name, run_no, args, root):
         c = StolonCluster(args.bin_dir, state, spec, args.sync)
         fail_interval = float(spec.get("failInterval", "20s").rstrip("s"))
     else:
-        c = PatroniCluster(state, dcs, inter, args.sync)
+        c = PatroniCluster(state, dcs, inter, args.sync, not args.patroni_nonstrict)
         fail_interval = float(dcs["ttl"])
     global _current
     _current = c
@@ -687,6 +689,10 @@ def main():
     ap.add_argument("--peer", choices=["patroni"], help="also measure Patroni + HAProxy, same settings")
     ap.add_argument("--async", dest="sync", action="store_false",
                     help="synchronousReplication off (Patroni synchronous_mode off); default is on")
+    ap.add_argument("--patroni-nonstrict", action="store_true",
+                    help="Patroni synchronous_mode_strict off: after a failover with no streaming replica yet, "
+                         "the new leader accepts writes unreplicated (stolon minSynchronousStandbys 0); default "
+                         "strict, which matches stolon's default minSynchronousStandbys 1")
     ap.add_argument("--bin-dir", required=True, help="directory with the stolon binaries")
     ap.add_argument("--keep", action="store_true", help="keep the data dirs of every run")
     ap.add_argument("--no-stolon", action="store_true", help="measure only the --peer system")
@@ -739,7 +745,9 @@ def main():
     for cfg in configs:
         spec, dcs, inter = CONFIGS[cfg]
         print(f"  config {cfg}: stolon spec {json.dumps(spec) if spec else '(defaults)'}"
-              + (f"; patroni {json.dumps(dcs)}, haproxy inter {inter}s fall 3 rise 1" if args.peer else ""))
+              + (f"; patroni {json.dumps(dcs)}, synchronous_mode_strict "
+                 f"{'on' if args.sync and not args.patroni_nonstrict else 'off'}, haproxy inter {inter}s fall 3 rise 1"
+                 if args.peer else ""))
     print()
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("-+-".join("-" * w for w in widths))
