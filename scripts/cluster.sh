@@ -2,7 +2,8 @@
 # The main job: a local HA PostgreSQL cluster on loopback, built from this checkout.
 #   etcd (1 member) + 3 keepers (PostgreSQL 15, run as the unprivileged user) + 2 sentinels + 1 proxy.
 # It installs what is missing, builds, starts everything, waits until the cluster is healthy and
-# prints how to connect. Ctrl-C stops every process it started. A second run reuses the data.
+# prints how to connect. Ctrl-C, SIGTERM, SIGHUP or an error stops every process it started
+# (PostgreSQL stopped cleanly by its keeper). A second run reuses the data.
 #   STOLON_STATE_DIR   where data and logs live (default: .state/local-cluster in the checkout)
 #   STOLON_BASE_PORT   first of the 7 loopback ports used (default 25430)
 set -euo pipefail
@@ -42,7 +43,10 @@ chmod 0755 "$state"
 # The unprivileged user must be able to reach the binaries and the state dir.
 chmod o+rx "$root" "$root/build" "$bin" 2>/dev/null || true
 
-as_user() { runuser -u "$pg_user" -- "$@"; }
+# Runs a command as the PostgreSQL user. setpriv execs the program itself: runuser would fork and
+# wait, so $! would not be the program, and on SIGTERM runuser SIGKILLs its child after 2 s, which
+# leaves the keeper no time to stop PostgreSQL cleanly.
+as_user=(setpriv --reuid="$pg_user" --regid="$pg_user" --init-groups --reset-env --)
 
 # Passwords: generated once, kept in the state dir (mode 0600, owned by the PostgreSQL user).
 for f in su-password repl-password; do
@@ -56,25 +60,63 @@ pids=()
 names=()
 start() {  # start <name> <command...>: runs as the PostgreSQL user, logs to $state/logs/<name>.log
   local name=$1; shift
-  as_user "$@" >>"$state/logs/$name.log" 2>&1 &
+  # setsid: its own session and process group, so a terminal's Ctrl-C reaches only this script,
+  # which stops everything in order. Not a group leader here, so setsid execs without forking:
+  # $! is the pid of the program itself.
+  setsid "${as_user[@]}" "$@" >>"$state/logs/$name.log" 2>&1 </dev/null &
   pids+=($!)
   names+=("$name")
   say "started $name (pid $!, log $state/logs/$name.log)"
 }
 
+# stop_pids <seconds> <pid...>: SIGTERM, wait up to <seconds>, then SIGKILL the process group.
+stop_pids() {
+  local secs=$1 pid; shift
+  (($#)) || return 0
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 $((secs * 10))); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      say "pid $pid did not stop in ${secs}s: killing it"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # Anything left in its process group (a child that outlived it).
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+}
+
 stop_all() {
-  trap - INT TERM EXIT
+  local rc=$?
+  trap - INT TERM HUP EXIT
   echo
   say "stopping ${#pids[@]} processes"
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+  # Proxy, sentinels and keepers first (each keeper stops its PostgreSQL on SIGTERM), etcd last.
+  local first=() etcd=() i
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    if [[ ${names[$i]} == etcd ]]; then etcd+=("${pids[$i]}"); else first+=("${pids[$i]}"); fi
   done
+  stop_pids 60 "${first[@]}"
+  # A PostgreSQL whose keeper was killed runs on in its own session: stop it by its data dir.
+  for i in 0 1 2; do
+    local pgdata=$state/keeper$i/postgres
+    if [[ -s $pgdata/postmaster.pid ]] && kill -0 "$(head -1 "$pgdata/postmaster.pid")" 2>/dev/null; then
+      say "stopping the PostgreSQL left in $pgdata"
+      "${as_user[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$pgdata" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    fi
+  done
+  stop_pids 20 "${etcd[@]}"
   say "stopped. Data and logs are in $state (run again to reuse them; rm -rf it to start over)"
-  exit 0
+  exit "$rc"
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 common=(--cluster-name="$cluster" --store-backend=etcdv3 --store-endpoints="$endpoints")
 ctl() { "$bin/stolonctl" "${common[@]}" "$@"; }
@@ -113,32 +155,60 @@ for i in 0 1; do start sentinel$i "$bin/stolon-sentinel" "${common[@]}"; done
 start proxy "$bin/stolon-proxy" "${common[@]}" --listen-address=127.0.0.1 --port="$proxy_port"
 
 psql_line="PGPASSWORD=\$(cat $state/su-password) psql \"host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres\""
-say "waiting for the cluster to become healthy (master elected, standbys streaming, proxy routing)"
+say "waiting for the cluster to become healthy: a master elected; every keeper's db reported"
+say "(listen address known, converged: current generation == wanted generation); the standbys"
+say "streaming from the master; the proxy routing to it"
+pg_proxy() {
+  PGPASSWORD=$(cat "$state/su-password") PGCONNECT_TIMEOUT=2 \
+    psql -Atqc "$1" "host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres" 2>/dev/null
+}
 last=""
 healthy=0
 for _ in $(seq 1 300); do
+  streaming=""
   for ((i=0; i<${#pids[@]}; i++)); do
     kill -0 "${pids[$i]}" 2>/dev/null || die "${names[$i]} exited; see $state/logs/${names[$i]}.log"
   done
+  # A db that never reported counts as healthy until failInterval passes: wait for its report
+  # (listen address, current generation) rather than for pg_healthy alone.
   json=$(ctl status -f json 2>/dev/null || true)
   msg=$(printf '%s' "$json" | python3 -c '
 import json, sys
 try:
     s = json.load(sys.stdin)
 except Exception:
-    print("waiting for clusterdata"); sys.exit()
-ks = s.get("keepers", [])
-up = [k["uid"] for k in ks if k.get("pg_healthy")]
+    print("wait"); print("waiting for clusterdata"); sys.exit()
+ks = sorted(s.get("keepers", []), key=lambda k: k["uid"])
 c = s.get("cluster", {})
-m = c.get("master_keeper_uid") or "none"
-sep = ", "
-print("master: %s; healthy keepers: %d/3 (%s); sentinels: %d; proxies: %d" % (
-    m, len(up), sep.join(up), len(s.get("sentinels", [])), len(s.get("proxies", []))))
-' 2>/dev/null || echo "waiting for clusterdata")
+m = c.get("master_keeper_uid") or ""
+parts, ready = [], 0
+for k in ks:
+    addr = k.get("listen_address", "")
+    want, cur = k.get("pg_wanted_generation", 0), k.get("pg_current_generation", 0)
+    if addr.startswith("("):
+        st = "no report yet"
+    elif cur != want:
+        st = "converging (generation %d of %d)" % (cur, want)
+    elif not k.get("pg_healthy"):
+        st = "unhealthy"
+    else:
+        st = "ok"; ready += 1
+    parts.append("%s %s" % (k["uid"], st))
+ok = m and len(ks) == 3 and ready == 3
+print("ok" if ok else "wait")
+print("master: %s; keepers reported: %d/3 (%s); sentinels: %d; proxies: %d" % (
+    m or "none", ready, ", ".join(parts) or "none yet", len(s.get("sentinels", [])),
+    len(s.get("proxies", []))))
+' 2>/dev/null || printf 'wait\nwaiting for clusterdata\n')
+  state_word=${msg%%$'\n'*}
+  msg=${msg#*$'\n'}
+  if [[ $state_word == ok ]]; then
+    # Through the proxy: it reaches the master, which lists its streaming standbys.
+    streaming=$(pg_proxy "select count(*) from pg_stat_replication where state = 'streaming'" || true)
+    msg="$msg; standbys streaming: ${streaming:-? (proxy not routing yet)}/2"
+  fi
   [[ $msg != "$last" ]] && say "$msg" && last=$msg
-  if [[ $msg == *"healthy keepers: 3/3"* ]] &&
-     PGPASSWORD=$(cat "$state/su-password") PGCONNECT_TIMEOUT=2 \
-       psql -Atqc 'select 1' "host=127.0.0.1 port=$proxy_port user=$pg_user dbname=postgres" >/dev/null 2>&1; then
+  if [[ $state_word == ok && ${streaming:-} == 2 ]]; then
     healthy=1; break
   fi
   sleep 1

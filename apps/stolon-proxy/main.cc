@@ -10,6 +10,7 @@
 #include "proxy/store_adapter.h"
 #include "proxy/server.h"
 #include "spdlog/spdlog.h"
+#include "store/change_notifier.h"
 #include "store/store.h"
 #include "store/store_config.h"
 
@@ -34,13 +35,7 @@ int Fail(const std::string& msg) {
 int main(int argc, char** argv) {
   using namespace stolon;
   proxy::ParsedFlags flags = proxy::ParseProxyFlags(std::vector<std::string>(argv, argv + argc));
-  if (flags.exit) {
-    if (flags.exit_code == 0) {
-      std::fputs(flags.message.c_str(), stdout);
-      return 0;
-    }
-    return Fail(flags.message);
-  }
+  if (flags.exit) return PrintParseResult({true, flags.exit_code, flags.message});
   const proxy::ProxyConfig& config = flags.config;
   if (absl::Status st = InitLoggingFromFlags(config.common); !st.ok()) return Fail(std::string(st.message()));
   if (config.common.debug) spdlog::warn("--debug is deprecated, use --log-level=debug");
@@ -53,6 +48,11 @@ int main(int argc, char** argv) {
     store::Store domain_store(**kv, sc->BasePath());
     proxy::StoreProxyStore proxy_store(domain_store);
     proxy::ProxyServer server(config, proxy_store, NewUid());
+    store::ChangeNotifier notifier(**kv, domain_store.ClusterDataKey(), [&](const auto& events) {
+      if (events.back().type == store::KvEvent::Type::kPut) {
+        server.OnClusterDataChanged(events.back().kv.value);
+      }
+    });
     return server.Run();
   } catch (const std::exception& e) {
     spdlog::critical("stolon-proxy failed: {}", e.what());

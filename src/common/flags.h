@@ -4,8 +4,10 @@
 // environment values are ignored.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
@@ -50,11 +52,42 @@ void BindEnv(CLI::App& app, std::string_view prefix);
 // Environment variable name for a flag: EnvName("STKEEPER", "data-dir") == "STKEEPER_DATA_DIR".
 std::string EnvName(std::string_view prefix, std::string_view flag);
 
-// The checks every component runs before touching the store: cluster name present, backend known,
-// a parsable --metrics-listen-address when given.
+// The cluster name is present and --metrics-listen-address, when given, parses (also checked when
+// the command line is parsed). The store flags are checked by store::StoreConfigFromFlags.
 absl::Status ValidateCommonConfig(const CommonConfig& config);
 
-// Sets up logging from the common flags (level, --debug, colour/TTY).
+// Sets up logging from the common flags (level, --debug, colour/TTY), then warns about flags
+// with no effect (common/compat_flags.h). A bad level is refused: "invalid --log-level ...".
 absl::Status InitLoggingFromFlags(const CommonConfig& config);
+
+// Outcome of ParseCommandLine: either go on and run, or stop with `message` and `exit_code`.
+struct FlagParseResult {
+  bool exit = false;    // true: do not run; print `message` and exit with `exit_code`
+  int exit_code = 0;    // 0 for --help/--version (text for stdout), 1 for a bad flag or value
+  std::string message;  // help/version text, or one line "<program>: <problem>" (no newline)
+};
+
+using GetenvFn = const char* (*)(const char*);
+
+// The command-line convention shared by the four programs: parses `args` (without the program
+// name) into `app`, adding "--version" ("<program> version X"); then, for each option of `app`
+// (not of its subcommands) that the command line did not set, reads the environment variable
+// <env_prefix>_<FLAG> (see BindEnv; empty values are ignored). A bad value gives one line naming
+// the flag, or the variable that held it: `stolon-keeper: invalid value "x" for
+// STKEEPER_STORE_TIMEOUT: ...`. An unknown subcommand gives `unknown command "x" for "<program>"`.
+// --help lists the environment variables. `getenv_fn` defaults to the process environment.
+FlagParseResult ParseCommandLine(CLI::App& app, const std::vector<std::string>& args,
+                                 std::string_view program, std::string_view env_prefix,
+                                 GetenvFn getenv_fn = nullptr);
+
+// For a daemon's main(): ParseCommandLine on argv, then logging from `common`. Prints help or
+// version on stdout, an error line on stderr, and returns the exit code when the program must
+// stop (0 or 1); nullopt when it should run.
+std::optional<int> SetUpFromCommandLine(CLI::App& app, int argc, char** argv,
+                                        std::string_view program, std::string_view env_prefix,
+                                        const CommonConfig& common);
+
+// Prints a stop result (stdout when exit_code is 0, else stderr) and returns its exit code.
+int PrintParseResult(const FlagParseResult& result);
 
 }  // namespace stolon

@@ -242,7 +242,7 @@ absl::Status Ctl::FailKeeper() {
   std::string uid = flags.positional;
   if (uid.empty()) return absl::InvalidArgumentError("keeper uid required: stolonctl failkeeper <keeperUID>");
   return UpdateClusterData([&](const cluster::ClusterData& cd) { return ctl::FailKeeper(cd, uid); },
-                           1);
+                           kMaxUpdateRetries);
 }
 
 absl::Status Ctl::Promote() {
@@ -265,7 +265,8 @@ absl::Status Ctl::RemoveKeeper() {
     return absl::InvalidArgumentError("keeper uid required: stolonctl removekeeper <keeperUID>");
   }
   return UpdateClusterData(
-      [&](const cluster::ClusterData& cd) { return ctl::RemoveKeeper(cd, uid); }, 1);
+      [&](const cluster::ClusterData& cd) { return ctl::RemoveKeeper(cd, uid); },
+      kMaxUpdateRetries);
 }
 
 absl::Status Ctl::ClusterDataRead() {
@@ -320,8 +321,6 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
   app.fallthrough();  // global flags are accepted after the subcommand too
   app.require_subcommand(1);
   AddCommonFlags(app, ctl.config, Component::kCtl);
-  BindEnv(app, "STOLONCTL");
-  app.set_version_flag("--version", std::string("stolonctl version ") + STOLON_VERSION);
   app.footer(
       "Examples:\n"
       "  stolonctl --cluster-name=mycluster --store-backend=etcdv3 status\n"
@@ -417,27 +416,14 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
     return absl::OkStatus();
   });
 
-  try {
-    std::vector<std::string> rev(args.rbegin(), args.rend());
-    app.parse(rev);
-  } catch (const CLI::CallForHelp& e) {
-    io.out << app.help("", CLI::AppFormatMode::Normal);
-    return 0;
-  } catch (const CLI::CallForAllHelp& e) {
-    io.out << app.help("", CLI::AppFormatMode::All);
-    return 0;
-  } catch (const CLI::CallForVersion& e) {
-    io.out << e.what() << "\n";
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    // CLI11 reports help of a subcommand through CallForHelp thrown from it; anything else is a
-    // usage error.
-    if (e.get_exit_code() == 0) {
-      io.out << app.help();
-      return 0;
-    }
-    io.err << "stolonctl: " << OneLine(e.what()) << " (see stolonctl --help)\n";
-    return 2;
+  FlagParseResult parsed = ParseCommandLine(app, args, "stolonctl", "STOLONCTL");
+  if (parsed.exit) {
+    (parsed.exit_code == 0 ? io.out : io.err) << parsed.message << (parsed.exit_code == 0 ? "" : "\n");
+    return parsed.exit_code;
+  }
+  if (absl::Status st = InitLoggingFromFlags(ctl.config); !st.ok()) {
+    io.err << "stolonctl: " << OneLine(std::string(st.message())) << "\n";
+    return 1;
   }
   if (!action) return 0;
   absl::Status st = action();

@@ -28,7 +28,8 @@ using StoreFactory =
 StoreFactory DefaultStoreFactory();
 
 // Runs stolonctl with `args` (without the program name). Returns the process exit code:
-// 0 on success, 1 on any error (one line on `io.err`), 2 on a command-line usage error.
+// 0 on success (and for --help/--version), 1 on any error, a command-line one included (one line
+// "stolonctl: <problem>" on `io.err`).
 int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFactory& factory);
 
 // The bash completion script printed by `stolonctl completion bash`.

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "fmt/format.h"
 #include "postgresql/config.h"
 #include "spdlog/spdlog.h"
+#include "store/store_config.h"
 
 namespace stolon::keeper {
 namespace {
@@ -107,6 +109,18 @@ absl::Status CheckAuth(const std::string& method, const std::string& password,
   return absl::OkStatus();
 }
 
+// A TCP port given as a string flag: a decimal number in 1..65535.
+absl::Status CheckPort(const std::string& flag, const std::string& value) {
+  int port = 0;
+  const char* end = value.data() + value.size();
+  auto [p, ec] = std::from_chars(value.data(), end, port);
+  if (value.empty() || ec != std::errc() || p != end || port < 1 || port > 65535) {
+    return absl::InvalidArgumentError(
+        fmt::format("invalid {} {:?}: must be a port number between 1 and 65535", flag, value));
+  }
+  return absl::OkStatus();
+}
+
 std::string CurrentOsUser() {
   if (passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
     return pw->pw_name;
@@ -157,9 +171,9 @@ void AddKeeperFlags(CLI::App& app, KeeperConfig& c) {
       ->capture_default_str();
   app.add_option("--pg-su-username", c.pg_su_username, "postgres superuser user name. Used for keeper managed instance access and pg_rewind based synchronization. It'll be created on db initialization. Defaults to the name of the effective user running stolon-keeper. Must be the same for all keepers.");
   app.add_option("--pg-su-password", c.pg_su_password, "postgres superuser password. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers.");
-  app.add_option("--pg-su-passwordfile", c.pg_su_password_file, "postgres superuser password file. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers)");
+  app.add_option("--pg-su-passwordfile", c.pg_su_password_file, "postgres superuser password file. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers.");
   // Go bool flags: "--can-be-master" alone means true, "--can-be-master=false" turns it off.
-  app.add_flag("--can-be-master", c.can_be_master, "prevent keeper from being elected as master")
+  app.add_flag("--can-be-master", c.can_be_master, "whether this keeper can be elected master")
       ->default_str("true");
   app.add_flag("--can-be-synchronous-replica", c.can_be_synchronous_replica,
                "prevent keeper from being chosen as synchronous replica")
@@ -184,10 +198,15 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
   }
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data dir required: pass --data-dir");
   if (absl::Status s = ValidateCommonConfig(c.common); !s.ok()) return s;
+  if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) return sc.status();
   if (c.pg_listen_address.empty()) {
     return absl::InvalidArgumentError("--pg-listen-address is required");
   }
   if (c.pg_advertise_address.empty()) c.pg_advertise_address = c.pg_listen_address;
+  if (absl::Status s = CheckPort("--pg-port", c.pg_port); !s.ok()) return s;
+  if (!c.pg_advertise_port.empty()) {
+    if (absl::Status s = CheckPort("--pg-advertise-port", c.pg_advertise_port); !s.ok()) return s;
+  }
   if (c.pg_advertise_port.empty()) c.pg_advertise_port = c.pg_port;
   WarnAboutAdvertiseAddress(c.pg_advertise_address);
 

@@ -15,18 +15,20 @@
 #include <thread>
 
 #include "cluster/cluster.h"
+#include "common/http_server.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "fmt/format.h"
-#include "common/http_server.h"
-#include "common/metrics.h"
 #include "keeper/local_state.h"
 #include "keeper/metrics.h"
 #include "keeper/pg_instance.h"
 #include "keeper/state_machine.h"
 #include "keeper/store_adapter.h"
 #include "spdlog/spdlog.h"
+#include "cluster/json.h"
+#include "store/change_notifier.h"
 #include "store/store.h"
 #include "store/store_config.h"
 
@@ -141,10 +143,9 @@ int RunKeeper(KeeperConfig& config) {
 
   auto store_config = store::StoreConfigFromFlags(config.common);
   if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
-  auto opened = DomainKeeperStore::Open([&] { return store::NewKvStore(*store_config); },
-                                        store_config->BasePath());
-  if (!opened.ok()) return Fatal(std::string(opened.status().message()));
-  DomainKeeperStore& store = **opened;
+  auto kv = store::NewKvStore(*store_config);
+  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
+  DomainKeeperStore store(std::move(*kv), store_config->BasePath());
 
   // The request timeout is fixed for the life of the process (as stolon does): read it once.
   SharedState shared;
@@ -200,15 +201,34 @@ int RunKeeper(KeeperConfig& config) {
     received = sig;
     sig_cv.notify_all();
   });
+  // A pass woken by a db spec change (see cd_notifier below) is followed at once by a probe and an
+  // info publish, so the sentinel sees the new role (a promotion) without waiting for their
+  // intervals: pass -> probe -> info, each job waking the next.
+  std::atomic<bool> woken_pass{false};
+  std::atomic<bool> woken_probe{false};
+  PeriodicJob* probe_job_ptr = nullptr;
+  PeriodicJob* info_job_ptr = nullptr;
   PeriodicJob sm_job(
-      io, [&] { (void)sm.Pass(); }, [&] { return shared.sleep_interval(); }, stopping);
+      io,
+      [&] {
+        const bool woken = woken_pass.exchange(false);
+        (void)sm.Pass();
+        if (woken && probe_job_ptr != nullptr) {
+          woken_probe = true;
+          probe_job_ptr->Cancel();
+        }
+      },
+      [&] { return shared.sleep_interval(); }, stopping);
   PeriodicJob probe_job(
       io,
       [&] {
+        const bool woken = woken_probe.exchange(false);
         if (!shared.binary_version()) {
           if (auto v = probe_pg.BinaryVersion(); v.ok()) shared.set_binary_version(*v);
         }
         shared.set_pg_state(ProbePGState(probe_pg, shared.db_state(), config));
+        // Wake the info publish first: the lag query below must not delay a woken chain.
+        if (woken && info_job_ptr != nullptr) info_job_ptr->Cancel();
         if (serve_metrics) {
           // Only a master answers (a standby's pg_current_wal_lsn() fails): empty otherwise.
           auto lag = probe_pg.GetStandbyReplicationLag();
@@ -216,6 +236,7 @@ int RunKeeper(KeeperConfig& config) {
         }
       },
       [&] { return shared.sleep_interval() / 2; }, stopping);
+  probe_job_ptr = &probe_job;
   ReachabilityLog info_log("cannot publish keeper info");
   PeriodicJob info_job(
       io,
@@ -234,9 +255,30 @@ int RunKeeper(KeeperConfig& config) {
         info_log.Note(store.SetKeeperInfo(uid, ki, shared.sleep_interval()));
       },
       [&] { return shared.sleep_interval(); }, stopping);
+  info_job_ptr = &info_job;
   sm_job.Start();
   probe_job.Start();
   info_job.Start();
+  // Wake the convergence pass as soon as the sentinel changes this keeper's db spec (a promotion,
+  // a new master to follow) instead of at the next sleepInterval; the sentinel rewrites the
+  // cluster data on every check, so other changes do not wake it.
+  std::string wake_key;  // "<db uid>/<generation>" of this keeper's db in the last event seen
+  std::optional<store::ChangeNotifier> cd_notifier;
+  cd_notifier.emplace(store.kv(), store.ClusterDataKey(), [&](const auto& events) {
+    const store::KvEvent& last = events.back();
+    if (last.type != store::KvEvent::Type::kPut) return;
+    auto cd = cluster::ParseClusterDataOrNull(last.kv.value);
+    if (!cd.ok() || !cd->has_value()) return;
+    std::string key;
+    for (const auto& [db_uid, db] : (*cd)->dbs) {
+      if (db.spec.keeper_uid == uid) key = fmt::format("{}/{}", db_uid, db.generation);
+    }
+    if (key == wake_key) return;
+    wake_key = key;
+    spdlog::debug("cluster data changed this keeper's db spec ({}): starting a pass now", key);
+    woken_pass = true;
+    sm_job.Cancel();
+  });
 
   // One thread per job: the jobs block (postgres commands, store calls) and must not wait for
   // each other; a long resync must not stop the heartbeat.
@@ -262,6 +304,7 @@ int RunKeeper(KeeperConfig& config) {
   spdlog::info("stopping stolon keeper{}", LogFields({{"signal", strsignal(sig)}}));
   metrics.SetShutdown(std::chrono::system_clock::now());
   stopping = true;
+  cd_notifier.reset();
   sm_job.Cancel();
   probe_job.Cancel();
   info_job.Cancel();

@@ -754,9 +754,7 @@ absl::Status StateMachine::RefreshSlots(const DB& db) {
   if (!r.ok()) return Annotate(r.status(), "error updating replication slots");
   for (const auto& s : r->created) spdlog::info("created replication slot{}", LogFields({{"slot", s}}));
   for (const auto& s : r->dropped) spdlog::info("dropped replication slot{}", LogFields({{"slot", s}}));
-  for (const auto& s : r->drop_failed) {
-    spdlog::error("failed to drop replication slot{}", LogFields({{"slot", s}}));
-  }
+  // A failed drop was logged, with its error, by RefreshReplicationSlots.
   return absl::OkStatus();
 }
 
@@ -817,8 +815,17 @@ absl::StatusOr<bool> StateMachine::ConvergeStandby(const ClusterData& cd, const 
     spdlog::info("connection parameters changed. Reconfiguring.{}",
                  LogFields({{"followedDB", db.spec.follow_config->db_uid},
                             {"followType", db.spec.follow_config->type}}));
+    auto version = pg_.BinaryVersion();
+    const bool reload = version.ok() && postgresql::RecoveryChangeIsReloadable(
+                                            pg_.CurRecoveryOptions(), ro, *version);
     pg_.SetRecoveryOptions(ro);
-    RETURN_IF_ERROR(Annotate(pg_.Restart(true), "failed to restart postgres instance"));
+    if (reload) {
+      // PostgreSQL >= 13 re-reads primary_conninfo on SIGHUP and restarts its WAL receiver: the
+      // standby keeps serving reads and is following the new master within a second.
+      RETURN_IF_ERROR(Annotate(pg_.Reload(), "failed to reload postgres instance"));
+    } else {
+      RETURN_IF_ERROR(Annotate(pg_.Restart(true), "failed to restart postgres instance"));
+    }
   } else {
     pg_.SetRecoveryOptions(ro);
   }

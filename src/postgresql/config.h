@@ -72,6 +72,13 @@ RecoveryOptions CreateRecoveryOptions(RecoveryMode mode,
                                       const std::optional<cluster::ArchiveRecoverySettings>& archive,
                                       const std::optional<cluster::RecoveryTargetSettings>& target);
 
+// Whether a running standby can move from recovery options `cur` to `next` with a reload instead
+// of a restart: same mode, and only parameters PostgreSQL `v` re-reads on SIGHUP differ
+// (primary_conninfo, primary_slot_name and recovery_min_apply_delay since 13, restore_command
+// since 14; a changed primary_conninfo restarts the WAL receiver).
+bool RecoveryChangeIsReloadable(const RecoveryOptions& cur, const RecoveryOptions& next,
+                                const PGVersion& v);
+
 // Renders one configuration value as a single-quoted postgresql.conf literal: ' is doubled and
 // \ is doubled too, so the server reads back exactly `value` (stolon leaves \ alone; for values
 // with a backslash, such as a primary_conninfo with an escaped password, that changed the value).

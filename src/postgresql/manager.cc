@@ -439,6 +439,7 @@ absl::Status Manager::Reload() {
     return absl::InternalError(fmt::format("pg_ctl reload failed (exit {}): {}", r.exit_code, r.Tail()));
   }
   cur_parameters_ = parameters_;
+  cur_recovery_options_ = recovery_options_;  // callers reload only reloadable recovery changes
   cur_hba_ = hba_;
   return absl::OkStatus();
 }

@@ -33,7 +33,10 @@ void Checker::Apply(std::optional<tcp::endpoint> dest, const std::string& outcom
                     const std::string& why) {
   size_t closed = relay_.SetDestination(dest);
   std::string state = outcome + "|" + why;
-  if (state == last_outcome_ && closed == 0) return;  // nothing changed: no log every interval
+  // Nothing changed: no log every interval. After a proxyTimeout fence the same outcome means
+  // routing again, which is worth a line.
+  const bool after_fence = fenced_.exchange(false);
+  if (state == last_outcome_ && closed == 0 && !after_fence) return;
   last_outcome_ = std::move(state);
   if (dest) {
     spdlog::info("{}: closing {} connections", outcome, closed);

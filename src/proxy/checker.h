@@ -7,6 +7,7 @@
 // the RelayControl interface, which the daemon implements by posting to the relay's executor.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -66,6 +67,9 @@ class Checker {
   Duration check_interval() const { return opts_.check_interval; }
   Duration proxy_timeout() const { return opts_.proxy_timeout; }
   const std::string& uid() const { return opts_.uid; }
+  // Tells the checker that the connections were closed outside a check (the proxyTimeout fence),
+  // so the next check logs its outcome even when it equals the previous one. Thread-safe.
+  void NoteFenced() { fenced_ = true; }
 
  private:
   // Applies a destination and logs it when the outcome differs from the previous check.
@@ -77,6 +81,7 @@ class Checker {
   RelayControl& relay_;
   IdGenerator& ids_;
   Options opts_;
+  std::atomic<bool> fenced_{false};
   std::string last_outcome_;  // outcome and reason last logged (empty before the first check)
 };
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_set>
 #include <utility>
 
@@ -27,11 +28,7 @@ struct Relay::Session {
   tcp::socket server;
   bool fenced = false;  // closed by SetDestination/CloseAll (not an I/O error)
 
-  // Per-direction buffer for small messages (most PostgreSQL traffic).
-  static constexpr size_t kSmallBuffer = 2048;
-  char small[2][kSmallBuffer];
-
-  asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to, char* small, size_t big_size,
+  asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to, size_t max_read,
                              std::atomic<uint64_t>& bytes);
 
   // Closing cancels the pending operations of both directions; they complete with errors and
@@ -86,53 +83,110 @@ void ConfigureClient(tcp::socket& s, const RelayOptions& o) {
                  "TCP_KEEPINTVL");
 }
 
+// The read buffer of every session served by this thread. Data passes through it between a
+// non-blocking read and the write that follows it without suspending in between, so sessions can
+// share it; sessions therefore own no buffer while they wait for data.
+char* ScratchBuffer(size_t size) {
+  thread_local std::unique_ptr<char[]> buffer;
+  thread_local size_t capacity = 0;
+  if (capacity < size) {
+    buffer.reset(new char[size]);  // uninitialised: pages are touched only by data
+    capacity = size;
+  }
+  return buffer.get();
+}
+
 }  // namespace
 
 // Copies `from` → `to` until EOF or an error. The next read is only issued after the previous
-// write completed (backpressure: a slow reader stalls its writer, nothing queues).
+// data was written (backpressure: a slow reader stalls its writer, nothing queues).
 //
-// Buffers: PostgreSQL traffic is mostly small messages, so reads go into `small` (inside the
-// session, memory that is touched anyway) and a big buffer is allocated only when a read fills the
-// small one; after kBackToSmall consecutive small reads it is released again. An idle session thus
-// costs no buffer pages, and bulk transfers still move up to `big_size` bytes per syscall.
+// Memory: an idle session must cost as little as possible (a proxy holds thousands of them), so
+// a quiet direction keeps no read pending on a buffer of its own. It waits for readability,
+// reads into the thread's scratch buffer (up to `max_read` bytes per syscall) and writes at once
+// without blocking; only what the peer cannot take right now is copied into a buffer of the
+// session, sent asynchronously and freed. For request/response traffic this makes the same
+// syscalls as reading into a buffer of our own (strace: per transaction 2 sendto, 4 recvfrom of
+// which 2 EAGAIN, 2 epoll_ctl either way). Bulk data would pay a copy and an allocation whenever
+// the peer lags, so after a read of kBulkRead bytes or more the direction reads straight into a
+// `max_read` buffer of its own and drops it again after kBackToWait consecutive smaller reads.
 //
 // On EOF the write side of `to` is shut down (half-close) and the other direction keeps going; on
 // any error the whole session is closed so the other direction stops too.
-asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, char* small,
-                                           size_t big_size, std::atomic<uint64_t>& bytes) {
-  constexpr int kBackToSmall = 16;
-  std::unique_ptr<char[]> big;
-  int small_reads_in_big = 0;
+asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, size_t max_read,
+                                           std::atomic<uint64_t>& bytes) {
+  constexpr size_t kBulkRead = 8 * 1024;
+  constexpr int kBackToWait = 16;
+  std::unique_ptr<char[]> big;  // set while the direction carries bulk data
+  int small_reads = 0;
+  // What to do when a read failed; returns normally so the caller can co_return.
+  auto read_failed = [&](const asio::error_code& ec) {
+    if (ec == asio::error::eof && !fenced) {
+      asio::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+    } else {
+      Close();
+    }
+  };
   for (;;) {
-    char* buf = big ? big.get() : small;
-    const size_t size = big ? big_size : kSmallBuffer;
-    auto [rec, n] = co_await from.async_read_some(asio::buffer(buf, size), kAsTuple);
-    if (rec) {
-      if (rec == asio::error::eof && !fenced) {
-        asio::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_send, ignored);
-      } else {
-        Close();
+    if (big) {
+      auto [rec, n] = co_await from.async_read_some(asio::buffer(big.get(), max_read), kAsTuple);
+      if (rec) {
+        read_failed(rec);
+        co_return;
       }
+      auto [wec, written] = co_await asio::async_write(to, asio::buffer(big.get(), n), kAsTuple);
+      if (wec) {
+        Close();
+        co_return;
+      }
+      bytes.fetch_add(written, std::memory_order_relaxed);
+      if (n >= kBulkRead) {
+        small_reads = 0;
+      } else if (++small_reads >= kBackToWait) {
+        big.reset();
+        small_reads = 0;
+      }
+      continue;
+    }
+    asio::error_code rec;
+    char* buf = ScratchBuffer(max_read);
+    const size_t n = from.read_some(asio::buffer(buf, max_read), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) {
+      auto [wec] = co_await from.async_wait(tcp::socket::wait_read, kAsTuple);
+      if (wec) {
+        Close();
+        co_return;
+      }
+      continue;
+    }
+    if (rec) {
+      read_failed(rec);
       co_return;
     }
-    auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf, n), kAsTuple);
-    if (wec) {
+    asio::error_code sec;
+    size_t sent = to.write_some(asio::buffer(buf, n), sec);
+    if (sec == asio::error::would_block || sec == asio::error::try_again) {
+      sent = 0;
+    } else if (sec) {
       Close();
       co_return;
     }
-    bytes.fetch_add(written, std::memory_order_relaxed);
-    if (!big) {
-      // Uninitialised on purpose: pages are touched only by the data that arrives.
-      if (n == kSmallBuffer && big_size > kSmallBuffer) big.reset(new char[big_size]);
-    } else if (n < kSmallBuffer) {
-      if (++small_reads_in_big >= kBackToSmall) {
-        big.reset();
-        small_reads_in_big = 0;
+    if (sent < n) {
+      // The peer is slow: keep the rest in a buffer of our own until it is written.
+      const size_t rest = n - sent;
+      std::unique_ptr<char[]> pending(new char[rest]);
+      std::memcpy(pending.get(), buf + sent, rest);
+      auto [wec, written] = co_await asio::async_write(to, asio::buffer(pending.get(), rest), kAsTuple);
+      if (wec) {
+        Close();
+        co_return;
       }
-    } else {
-      small_reads_in_big = 0;
+      sent += written;
     }
+    bytes.fetch_add(sent, std::memory_order_relaxed);
+    // Uninitialised on purpose: pages are touched only by the data that arrives.
+    if (n >= kBulkRead && max_read > kBulkRead) big.reset(new char[max_read]);
   }
 }
 
@@ -256,7 +310,7 @@ asio::awaitable<void> Relay::Serve(std::shared_ptr<Shared> shared, tcp::socket c
   auto ex = client.get_executor();
   // On the heap rather than in the coroutine frame: keeps frames small (Asio recycles small
   // frames; GCC also misreports large ones under -fsanitize as mismatched new/delete).
-  auto session = std::unique_ptr<Session>(new Session{std::move(client), tcp::socket(ex), false, {}});
+  auto session = std::unique_ptr<Session>(new Session{std::move(client), tcp::socket(ex), false});
   Session& s = *session;
   shared->sessions.insert(&s);
   shared->open.fetch_add(1, std::memory_order_relaxed);
@@ -283,9 +337,12 @@ asio::awaitable<void> Relay::Serve(std::shared_ptr<Shared> shared, tcp::socket c
   }
   asio::error_code ignored;
   s.server.set_option(tcp::no_delay(true), ignored);
+  // Pump reads and writes without blocking (see there).
+  s.client.non_blocking(true, ignored);
+  s.server.non_blocking(true, ignored);
 
-  co_await (s.Pump(s.client, s.server, s.small[0], o.buffer_size, shared->bytes_to_server) &&
-            s.Pump(s.server, s.client, s.small[1], o.buffer_size, shared->bytes_to_client));
+  co_await (s.Pump(s.client, s.server, o.buffer_size, shared->bytes_to_server) &&
+            s.Pump(s.server, s.client, o.buffer_size, shared->bytes_to_client));
 }
 
 }  // namespace stolon::proxy

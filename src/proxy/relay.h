@@ -32,8 +32,8 @@ struct RelayOptions {
   std::chrono::seconds keepalive_idle{0};
   int keepalive_count = 0;
   std::chrono::seconds keepalive_interval{0};
-  // The largest read per direction per connection. Small messages use a 2 KiB buffer inside the
-  // session; a buffer of this size is allocated only while a direction carries bulk data.
+  // The largest read per syscall. Reads go into one scratch buffer of this size per thread; a
+  // session holds a buffer of its own only while its peer cannot take the data read for it.
   size_t buffer_size = 32 * 1024;
 };
 

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <future>
 
+#include "cluster/json.h"
 #include "common/log.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -169,6 +170,7 @@ void ProxyServer::OnTimeout(Duration d) {
     timeout_fired_after_ = d;
   }
   size_t closed = relay_.SetDestination(std::nullopt);
+  checker_.NoteFenced();
   bool stop = config_.stop_listening && relay_.listening();
   spdlog::warn("no successful store check for {} (proxyTimeout): closing {} connections{}", Ms(d),
                closed, stop ? " and stopping listening" : "");
@@ -195,10 +197,24 @@ void ProxyServer::CheckLoop() {
       spdlog::error("check function error{}", LogFields({{"error", std::string(st.message())}}));
     }
     std::unique_lock l(mu_);
-    cv_.wait_for(l, checker_.check_interval(), [this] { return stopping_.load(); });
+    cv_.wait_for(l, checker_.check_interval(), [this] { return stopping_.load() || wake_; });
+    wake_ = false;
   }
   // Let Run() return once the io_context has nothing left to do.
   asio::post(io_, [this] { guard_.reset(); });
+}
+
+void ProxyServer::OnClusterDataChanged(const std::string& json) {
+  auto cd = cluster::ParseClusterDataOrNull(json);
+  if (!cd.ok() || !cd->has_value()) return;  // the check reports unusable documents
+  RouteDecision route = DecideRoute(**cd, checker_.uid());
+  if (last_watched_route_ == route) return;
+  last_watched_route_ = std::move(route);
+  {
+    std::lock_guard l(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
 }
 
 void ProxyServer::Shutdown() {

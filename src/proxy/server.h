@@ -43,6 +43,11 @@ class ProxyServer final : private RelayControl {
   int Run();
   // Asks Run() to return (thread-safe); same as a signal.
   void Stop();
+  // A clusterdata document seen by a store watch (thread-safe; one caller thread). When the route
+  // it implies differs from the previous document's, the next check starts now instead of after
+  // the check interval: a new master is followed within a store round trip. The check itself
+  // still reads the store, so a watch is only ever a hint.
+  void OnClusterDataChanged(const std::string& json);
 
   // For tests: the relay's counters and the uid.
   RelayStats stats() const { return relay_.stats(); }
@@ -92,8 +97,10 @@ class ProxyServer final : private RelayControl {
   Checker checker_;
 
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;  // guards the check loop's sleep
+  std::mutex mu_;  // guards the check loop's sleep and wake_
   std::condition_variable cv_;
+  bool wake_ = false;
+  std::optional<RouteDecision> last_watched_route_;  // OnClusterDataChanged's caller thread only
   std::thread check_thread_;
 };
 

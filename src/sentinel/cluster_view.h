@@ -55,7 +55,8 @@ struct DbConvergenceInfo {
 // The leader sentinel's in-memory state between checks. All times are steady (monotonic).
 // A value type: ComputeClusterView takes one and returns the next one.
 struct SentinelState {
-  // Keeper uid -> when its info first went stale (no fresh info).
+  // Keeper uid -> since when it has shown no sign of life (its info last changed), set once its
+  // info is found stale.
   std::map<std::string, SteadyTime> keeper_error_timers;
   // DB uid -> when it first had no usable/healthy state.
   std::map<std::string, SteadyTime> db_error_timers;

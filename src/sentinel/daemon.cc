@@ -10,17 +10,19 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/http_server.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "fmt/format.h"
-#include "common/http_server.h"
 #include "sentinel/daemon_check.h"
 #include "spdlog/spdlog.h"
+#include "store/change_notifier.h"
 #include "store/store.h"
 #include "store/store_config.h"
 
@@ -44,6 +46,10 @@ class CheckLoop {
   void Start() { asio::co_spawn(strand_, Run(), asio::detached); }
   void Stop() {
     stopping_ = true;
+    asio::post(strand_, [this] { timer_.cancel(); });
+  }
+  // Starts the next check now (or right after the running one), from any thread.
+  void Wake() {
     asio::post(strand_, [this] { timer_.cancel(); });
   }
 
@@ -176,6 +182,14 @@ int RunSentinel(SentinelConfig& config) {
   }
   CheckLoop loop(io, checker);
   loop.Start();
+  // During a master change the new master is published to the proxies only once every proxy has
+  // acknowledged the "no master" generation: check again as soon as a proxy info changes instead
+  // of a sleepInterval later.
+  std::optional<store::ChangeNotifier> proxies_notifier;
+  proxies_notifier.emplace(**kv, store.ProxiesInfoDir(), [&](const auto&) {
+    if (checker.awaiting_proxies()) loop.Wake();
+  });
+  // One thread for the checks: /metrics and /health are served by MetricsEndpoint's own thread.
   std::mutex done_mu;
   std::condition_variable done_cv;
   int running = 1;
@@ -194,6 +208,7 @@ int RunSentinel(SentinelConfig& config) {
   spdlog::info("stopping stolon sentinel{}", LogFields({{"signal", strsignal(sig)}}));
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
   election->Stop();
+  proxies_notifier.reset();
   loop.Stop();
   metrics.Stop();
   bool finished;

@@ -266,6 +266,8 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
       std::lock_guard l(stats_mu_);
       ++stats_.failovers;
     }
+    awaiting_proxies_ = view->cd.proxy.spec.master_db_uid.empty() &&
+                        !view->cd.cluster.status.master.empty();
     state_ = std::move(view->state);
     last_success_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            clock_.WallNow().time_since_epoch())

@@ -123,6 +123,10 @@ class SentinelChecker {
   std::optional<WallTime> last_success() const;
   // A snapshot of the counters. Thread-safe.
   CheckerStats stats() const;
+  // True while the last written cd waits for the proxies to acknowledge a "no master" generation
+  // before the new master is published to them: a proxy info change is then worth a check at once
+  // rather than after sleepInterval. Thread-safe.
+  bool awaiting_proxies() const { return awaiting_proxies_.load(); }
 
  private:
   // Step 2: create the cd from the initial spec, or log that we wait for one.
@@ -162,6 +166,7 @@ class SentinelChecker {
   std::string check_error_;  // the current check's failure reason
   mutable std::mutex stats_mu_;
   CheckerStats stats_;  // guarded by stats_mu_
+  std::atomic<bool> awaiting_proxies_{false};
 };
 
 }  // namespace stolon::sentinel

@@ -7,6 +7,7 @@
 
 #include "cluster/json.h"
 #include "fmt/format.h"
+#include "store/store_config.h"
 
 namespace stolon::sentinel {
 
@@ -45,6 +46,7 @@ absl::StatusOr<cluster::ClusterSpec> LoadInitialClusterSpec(const std::string& p
 
 absl::Status FinalizeSentinelConfig(SentinelConfig& config) {
   if (absl::Status s = ValidateCommonConfig(config.common); !s.ok()) return s;
+  if (auto sc = store::StoreConfigFromFlags(config.common); !sc.ok()) return sc.status();
   config.initial_cluster_spec.reset();
   if (!config.initial_cluster_spec_file.empty()) {
     auto spec = LoadInitialClusterSpec(config.initial_cluster_spec_file);

@@ -60,10 +60,21 @@ void SetTimer(std::map<std::string, SteadyTime>& timers, const std::string& uid,
   timers.emplace(uid, now);  // keeps a running timer
 }
 
+// When the keeper last showed a sign of life: the check that first saw its current info change.
+// failInterval counts from there, not from the later check that found the info stale, so a dead
+// keeper is declared failed failInterval after it stopped publishing (one sleepInterval sooner
+// than stolon). An info never seen changing (recorded on the first check after gaining
+// leadership) counts from now: a new leader gives every keeper a full failInterval.
+SteadyTime LastSignOfLife(const std::string& uid, const Ctx& ctx) {
+  auto it = ctx.state.keeper_info_histories.find(uid);
+  if (it == ctx.state.keeper_info_histories.end() || !it->second.seen) return ctx.now;
+  return it->second.first_seen;
+}
+
 void UpdateKeeper(cluster::Keeper& k, const KeepersInfo& fresh, Ctx& ctx) {
   auto ki = fresh.find(k.uid);
   if (ki == fresh.end()) {
-    SetTimer(ctx.state.keeper_error_timers, k.uid, ctx.now);
+    SetTimer(ctx.state.keeper_error_timers, k.uid, LastSignOfLife(k.uid, ctx));
   } else {
     ctx.state.keeper_error_timers.erase(k.uid);
     k.status.boot_uuid = ki->second.boot_uuid;

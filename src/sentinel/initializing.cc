@@ -5,15 +5,28 @@
 namespace stolon::sentinel::internal {
 namespace {
 
-// A random keeper among the known ones (sorted by uid, then a random index).
+// A random keeper among the healthy ones that may be master (sorted by uid, then a random
+// index). Unlike stolon, a keeper started with --can-be-master=false never gets the first master
+// db: it could not take over that role later either.
 absl::StatusOr<std::string> ChooseInitialKeeper(const ClusterData& cd, Ctx& ctx) {
   if (cd.keepers.empty()) {
     return absl::FailedPreconditionError(
         "cannot choose initial master: no keepers registered; start a keeper with this "
         "cluster name and store");
   }
-  const size_t index = static_cast<size_t>(ctx.rng() % cd.keepers.size());
-  return std::next(cd.keepers.begin(), static_cast<std::ptrdiff_t>(index))->first;
+  std::vector<std::string> eligible;
+  for (const auto& [uid, k] : cd.keepers) {
+    if (k.status.can_be_master.has_value() && !*k.status.can_be_master) continue;
+    if (!k.status.healthy) continue;
+    eligible.push_back(uid);
+  }
+  if (eligible.empty()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "cannot choose initial master: none of the {} registered keepers is healthy with "
+        "canBeMaster; start a keeper with --can-be-master=true",
+        cd.keepers.size()));
+  }
+  return eligible[static_cast<size_t>(ctx.rng() % eligible.size())];
 }
 
 DB NewMasterDb(const std::string& keeper_uid, const std::string& init_mode, Ctx& ctx) {

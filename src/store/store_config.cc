@@ -99,9 +99,11 @@ absl::Status CheckStoreBackend(std::string_view backend) {
   if (backend == "etcdv3") return absl::OkStatus();
   if (backend == "etcd" || backend == "etcdv2" || backend == "consul" || backend == "kubernetes") {
     return absl::UnimplementedError(fmt::format(
-        "store backend \"{}\" is not supported yet by stolon-cpp: use etcdv3", backend));
+        "store backend \"{}\" is not supported yet by stolon-cpp: use --store-backend=etcdv3",
+        backend));
   }
-  return absl::InvalidArgumentError(fmt::format("Unknown store backend: \"{}\"", backend));
+  return absl::InvalidArgumentError(
+      fmt::format("Unknown store backend: \"{}\" (use etcdv3)", backend));
 }
 
 absl::StatusOr<StoreConfig> StoreConfigFromFlags(const CommonConfig& flags) {

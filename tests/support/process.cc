@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -97,6 +99,77 @@ std::string TempDir::Sub(const std::string& rel) const {
   return p.string();
 }
 
+// ---- Fatal-signal cleanup. The handler only reads these fixed tables and calls
+// async-signal-safe functions (open, read, close, kill, signal, raise).
+namespace {
+constexpr int kMaxChildren = 256;
+constexpr int kMaxPidFiles = 64;
+std::atomic<pid_t> g_children[kMaxChildren];
+char g_pid_files[kMaxPidFiles][512];
+std::atomic<int> g_pid_file_count{0};
+std::mutex g_pid_files_mu;
+
+void TrackChild(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t zero = 0;
+    if (slot.compare_exchange_strong(zero, pid)) return;
+  }
+}
+
+void UntrackChild(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t p = pid;
+    if (slot.compare_exchange_strong(p, 0)) return;
+  }
+}
+
+void KillOnFatalSignal(int sig) {
+  for (int i = 0; i < g_pid_file_count.load(); ++i) {
+    int fd = ::open(g_pid_files[i], O_RDONLY);
+    if (fd < 0) continue;
+    char buf[32];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    pid_t pid = 0;
+    for (ssize_t j = 0; j < n && buf[j] >= '0' && buf[j] <= '9'; ++j) pid = pid * 10 + (buf[j] - '0');
+    if (pid > 1) {
+      ::kill(-pid, SIGCONT);
+      ::kill(-pid, SIGKILL);
+    }
+  }
+  for (auto& slot : g_children) {
+    pid_t pid = slot.load();
+    if (pid > 0) {
+      ::kill(pid, SIGCONT);
+      ::kill(pid, SIGKILL);
+    }
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+}  // namespace
+
+void KillChildrenOnFatalSignal() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM}) {
+      struct sigaction sa {};
+      sa.sa_handler = KillOnFatalSignal;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESETHAND;
+      ::sigaction(sig, &sa, nullptr);
+    }
+  });
+}
+
+void RegisterPostmasterPidFile(const std::string& path) {
+  std::lock_guard l(g_pid_files_mu);
+  const int n = g_pid_file_count.load();
+  if (n >= kMaxPidFiles || path.size() >= sizeof g_pid_files[0]) return;
+  std::snprintf(g_pid_files[n], sizeof g_pid_files[n], "%s", path.c_str());
+  g_pid_file_count.store(n + 1);
+}
+
 Process::Process(ProcessOptions opts) : opts_(std::move(opts)) {}
 
 Process::~Process() {
@@ -172,6 +245,7 @@ void Process::Start() {
   if (logfd >= 0) ::close(logfd);
   pid_ = pid;
   status_.reset();
+  TrackChild(pid);
 }
 
 bool Process::Running() {
@@ -180,6 +254,7 @@ bool Process::Running() {
   pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
     status_ = st;
+    UntrackChild(pid_);
     return false;
   }
   return true;
@@ -207,6 +282,7 @@ int Process::Stop(int sig, std::chrono::milliseconds timeout) {
   int st = 0;
   ::waitpid(pid_, &st, 0);
   status_ = st;
+  UntrackChild(pid_);
   return st;
 }
 

@@ -92,6 +92,15 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output,
                bool as_unprivileged_user = false,
                const std::map<std::string, std::string>& env = {});
 
+// Makes a test process that dies on SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGTERM (where
+// no destructor runs) first kill what it started: every still-running child Process (by pid:
+// SIGCONT then SIGKILL) and the process group of every postmaster whose pid file was registered;
+// then it dies of the same signal. Installs the handlers once; later calls do nothing.
+void KillChildrenOnFatalSignal();
+// Registers a postmaster.pid path (a postmaster runs in its own session: its pid is its process
+// group) for KillChildrenOnFatalSignal. At most 64 paths are kept; more are ignored.
+void RegisterPostmasterPidFile(const std::string& path);
+
 // Directory of the built binaries (STOLON_BIN_DIR set by ctest), and PostgreSQL's bin dir.
 std::string BinDir();
 std::string PgBinDir();

@@ -23,6 +23,7 @@ TestKeeper::TestKeeper(const std::string& cluster_name, const std::string& endpo
       dir_("keeper-" + opts_.uid),
       pg_port_(PickFreePort()) {
   log_path_ = dir_.path() + "/keeper.log";
+  stolon::testing::RegisterPostmasterPidFile(pgdata() + "/postmaster.pid");
 }
 
 TestKeeper::~TestKeeper() {
@@ -70,6 +71,10 @@ void TestKeeper::Kill() {
   if (process_) process_->Kill();
 }
 
+void TestKeeper::Signal(int sig) {
+  if (process_) process_->Signal(sig);
+}
+
 std::string TestKeeper::Log() const {
   std::ifstream in(log_path_);
   std::stringstream ss;
@@ -104,11 +109,16 @@ absl::StatusOr<std::string> TestKeeper::QueryOne(const std::string& sql) const {
   return *r->rows[0][0];
 }
 
-bool TestKeeper::PostgresRunning() const {
+pid_t TestKeeper::PostmasterPid() const {
   std::ifstream in(pgdata() + "/postmaster.pid");
   long pid = 0;
-  if (!(in >> pid) || pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  return static_cast<pid_t>(pid);
+}
+
+bool TestKeeper::PostgresRunning() const {
+  pid_t pid = PostmasterPid();
+  return pid > 0 && ::kill(pid, 0) == 0;
 }
 
 TestCluster::TestCluster(std::string name) : name_(std::move(name)) {

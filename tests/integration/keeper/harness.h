@@ -46,6 +46,8 @@ class TestKeeper {
   // SIGINT and wait for exit (the keeper stops postgres first). Returns the wait status.
   int Stop();
   void Kill();
+  // Sends `sig` to the keeper process (no-op when not running).
+  void Signal(int sig);
   bool Running() { return process_ && process_->Running(); }
   std::string Log() const;
   // Log lines containing `needle` since the start (all runs).
@@ -54,6 +56,8 @@ class TestKeeper {
 
   const std::string& uid() const { return opts_.uid; }
   int pg_port() const { return pg_port_; }
+  // The postgres port of the next Start() (a keeper restarted on another port).
+  void set_pg_port(int port) { pg_port_ = port; }
   std::string data_dir() const { return dir_.path() + "/data"; }
   std::string pgdata() const { return data_dir() + "/postgres"; }
   std::vector<std::string> Args() const;
@@ -65,6 +69,9 @@ class TestKeeper {
   absl::StatusOr<std::string> QueryOne(const std::string& sql) const;
   // Whether the postmaster of this keeper's PGDATA runs.
   bool PostgresRunning() const;
+  // The postmaster's pid from <pgdata>/postmaster.pid, 0 when there is none. The postmaster runs
+  // in its own session, so its pid is also its process group id.
+  pid_t PostmasterPid() const;
 
  private:
   std::string cluster_name_, endpoints_;

@@ -105,8 +105,8 @@ TEST(KeeperInit, RefusesRootAndBadFlags) {
   args.push_back("--metrics-listen-address=localhost:99999");
   rc = RunCommand(args, &out, 10s, true);
   EXPECT_NE(rc, 0);
-  EXPECT_NE(out.find("invalid --metrics-listen-address \"localhost:99999\": bad port; use "
-                     "host:port, e.g. 0.0.0.0:8080"),
+  EXPECT_NE(out.find("stolon-keeper: --metrics-listen-address: invalid address "
+                     "\"localhost:99999\": bad port; use host:port, e.g. 0.0.0.0:8080"),
             std::string::npos)
       << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;

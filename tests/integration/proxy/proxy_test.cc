@@ -340,8 +340,8 @@ TEST_F(ProxyIntegrationTest, BadMetricsListenAddressFailsWithOneLine) {
                       &out, 10s);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out,
-            "stolon-proxy: invalid --metrics-listen-address \"127.0.0.1\": no port; use host:port, "
-            "e.g. 0.0.0.0:8080\n");
+            "stolon-proxy: --metrics-listen-address: invalid address \"127.0.0.1\": no port; use "
+            "host:port, e.g. 0.0.0.0:8080 (see stolon-proxy --help)\n");
 }
 
 TEST_F(ProxyIntegrationTest, BadFlagsFailWithOneLine) {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "common/clock.h"
 #include "common/ids.h"
 #include "ctl/ops.h"
@@ -33,18 +35,18 @@ std::string ReadFile(const std::string& path) {
 }
 }  // namespace
 
-// ---- TestSentinel
+// ---- TestDaemon, TestSentinel, TestProxy
 
-TestSentinel::TestSentinel(std::string name, std::vector<std::string> argv)
-    : name_(std::move(name)), argv_(std::move(argv)), dir_("sentinel-" + name_) {
-  log_path_ = dir_.path() + "/sentinel.log";
+TestDaemon::TestDaemon(std::string name, std::vector<std::string> argv)
+    : name_(std::move(name)), argv_(std::move(argv)), dir_("daemon-" + name_) {
+  log_path_ = dir_.path() + "/" + name_ + ".log";
 }
 
-TestSentinel::~TestSentinel() {
+TestDaemon::~TestDaemon() {
   if (process_ && process_->Running()) process_->Kill();
 }
 
-void TestSentinel::Start() {
+void TestDaemon::Start() {
   ProcessOptions po;
   po.argv = argv_;
   po.log_file = log_path_;
@@ -52,15 +54,19 @@ void TestSentinel::Start() {
   process_->Start();
 }
 
-int TestSentinel::Stop(int sig) { return process_ ? process_->Stop(sig, 30s) : 0; }
+int TestDaemon::Stop(int sig) { return process_ ? process_->Stop(sig, 30s) : 0; }
 
-void TestSentinel::Kill() {
+void TestDaemon::Kill() {
   if (process_) process_->Kill();
 }
 
-std::string TestSentinel::Log() const { return ReadFile(log_path_); }
+void TestDaemon::Signal(int sig) {
+  if (process_) process_->Signal(sig);
+}
 
-int TestSentinel::CountInLog(const std::string& s) const {
+std::string TestDaemon::Log() const { return ReadFile(log_path_); }
+
+int TestDaemon::CountInLog(const std::string& s) const {
   std::string log = Log();
   int n = 0;
   for (size_t p = log.find(s); p != std::string::npos; p = log.find(s, p + 1)) ++n;
@@ -83,6 +89,7 @@ std::string TestSentinel::Uid() const {
 // ---- SentinelTestCluster
 
 SentinelTestCluster::SentinelTestCluster(std::string name) : name_(std::move(name)) {
+  stolon::testing::KillChildrenOnFatalSignal();
   store::StoreConfig sc;
   sc.endpoints = etcd_.endpoints();
   sc.timeout = 2s;
@@ -93,13 +100,31 @@ SentinelTestCluster::SentinelTestCluster(std::string name) : name_(std::move(nam
   store_ = std::make_unique<store::Store>(*kv_, sc.BasePath());
 }
 
+std::string TestProxy::Conninfo() const {
+  return fmt::format("host=127.0.0.1 port={} user={} password={} dbname=postgres", port_,
+                     keeper::testing::kSuUser, keeper::testing::kSuPassword);
+}
+
 SentinelTestCluster::~SentinelTestCluster() {
   // Sentinels first so that nothing reacts to the keepers going away.
   for (auto& s : sentinels_) {
     if (s->Running()) s->Stop();
   }
+  for (auto& p : proxies_) {
+    if (p->Running()) p->Stop();
+  }
+  // A frozen postmaster would make its keeper's shutdown hang: thaw it first.
+  for (auto& [uid, pid] : frozen_postmasters_) ::kill(pid, SIGCONT);
   for (auto& [uid, k] : keepers_) {
     if (k->Running()) k->Stop();
+    // Whatever the keeper left behind (it was killed, or could not stop postgres): the postmaster
+    // runs in its own session, so its pid is its process group.
+    if (k->PostgresRunning()) {
+      const pid_t pg = k->PostmasterPid();
+      ::kill(-pg, SIGCONT);
+      ::kill(-pg, SIGKILL);
+      WaitFor([&] { return ::kill(pg, 0) != 0; }, 10s, 50ms);
+    }
   }
 }
 
@@ -135,6 +160,46 @@ TestSentinel& SentinelTestCluster::AddSentinel(std::vector<std::string> extra) {
   sentinels_.push_back(
       std::make_unique<TestSentinel>("s" + std::to_string(sentinels_.size()), argv));
   return *sentinels_.back();
+}
+
+TestProxy& SentinelTestCluster::AddProxy(std::vector<std::string> extra) {
+  const int port = stolon::testing::PickFreePort();
+  std::vector<std::string> argv = {BinDir() + "/stolon-proxy", "--cluster-name=" + name_,
+                                   "--store-backend=etcdv3", "--store-endpoints=" + endpoints(),
+                                   "--store-timeout=2s", "--listen-address=127.0.0.1",
+                                   "--port=" + std::to_string(port)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  proxies_.push_back(
+      std::make_unique<TestProxy>("p" + std::to_string(proxies_.size()), argv, port));
+  return *proxies_.back();
+}
+
+int SentinelTestCluster::Ctl(const std::vector<std::string>& args, std::string* out) {
+  std::vector<std::string> argv = {BinDir() + "/stolonctl", "--cluster-name=" + name_,
+                                   "--store-backend=etcdv3", "--store-endpoints=" + endpoints()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return stolon::testing::RunCommand(argv, out, 30s);
+}
+
+std::string SentinelTestCluster::ThroughProxy() {
+  if (proxies_.empty()) return "";
+  auto conn = postgresql::Connection::Connect({{"host", "127.0.0.1"},
+                                               {"port", std::to_string(proxies_[0]->port())},
+                                               {"user", keeper::testing::kSuUser},
+                                               {"password", keeper::testing::kSuPassword},
+                                               {"dbname", "postgres"},
+                                               {"sslmode", "disable"}},
+                                              3s);
+  if (!conn.ok()) return "";
+  auto r = conn->Query("select pg_is_in_recovery()::text || ',' || inet_server_port()::text");
+  if (!r.ok() || r->rows.size() != 1 || !r->rows[0][0]) return "";
+  return *r->rows[0][0];
+}
+
+bool SentinelTestCluster::WaitProxyRoutesTo(const std::string& uid,
+                                            std::chrono::milliseconds timeout) {
+  const std::string want = "false," + std::to_string(keepers_.at(uid)->pg_port());
+  return WaitFor([&] { return ThroughProxy() == want; }, timeout, 200ms);
 }
 
 bool SentinelTestCluster::Writable(const std::string& keeper_uid) {
@@ -178,11 +243,28 @@ bool SentinelTestCluster::WaitStreaming(const std::string& master_keeper, int n,
 
 void SentinelTestCluster::KillKeeperAndPostgres(const std::string& uid) {
   TestKeeper& k = *keepers_.at(uid);
-  std::ifstream in(k.pgdata() + "/postmaster.pid");
-  long pid = 0;
-  in >> pid;
+  const pid_t pid = k.PostmasterPid();
   k.Kill();
-  if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  if (pid > 0) ::kill(pid, SIGKILL);
+}
+
+void SentinelTestCluster::FreezeKeeperAndPostgres(const std::string& uid) {
+  TestKeeper& k = *keepers_.at(uid);
+  const pid_t pid = k.PostmasterPid();
+  k.Signal(SIGSTOP);
+  if (pid > 0) {
+    ::kill(pid, SIGSTOP);
+    frozen_postmasters_[uid] = pid;
+  }
+}
+
+void SentinelTestCluster::ThawKeeperAndPostgres(const std::string& uid) {
+  auto it = frozen_postmasters_.find(uid);
+  if (it != frozen_postmasters_.end()) {
+    ::kill(it->second, SIGCONT);
+    frozen_postmasters_.erase(it);
+  }
+  keepers_.at(uid)->Signal(SIGCONT);
 }
 
 namespace {
@@ -195,6 +277,7 @@ std::string Tail(const std::string& log, size_t n = 12000) {
 std::string SentinelTestCluster::Logs() {
   std::string out;
   for (auto& s : sentinels_) out += "\n===== sentinel " + s->name() + " =====\n" + Tail(s->Log());
+  for (auto& p : proxies_) out += "\n===== proxy " + p->name() + " =====\n" + Tail(p->Log(), 4000);
   for (auto& [uid, k] : keepers_) out += "\n===== keeper " + uid + " =====\n" + Tail(k->Log());
   return out;
 }

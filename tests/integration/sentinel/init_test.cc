@@ -124,8 +124,8 @@ TEST(SentinelInit, BadMetricsListenAddressFailsWithOneLine) {
        "--store-endpoints=http://127.0.0.1:1", "--metrics-listen-address=8080"},
       &out, 10s);
   EXPECT_NE(rc, 0);
-  EXPECT_NE(out.find("invalid --metrics-listen-address \"8080\": no port; use host:port, e.g. "
-                     "0.0.0.0:8080"),
+  EXPECT_NE(out.find("stolon-sentinel: --metrics-listen-address: invalid address \"8080\": no "
+                     "port; use host:port, e.g. 0.0.0.0:8080"),
             std::string::npos)
       << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;

@@ -17,6 +17,28 @@ namespace {
 
 constexpr const char* kCdKey = "stolon/cluster/test/clusterdata";
 
+// Before each of the next `pending` compare-and-swaps, rewrites the key (same value, new revision)
+// as a concurrently running sentinel would, so that compare-and-swap is lost.
+class RacingKvStore : public store::KvStoreWrapper {
+ public:
+  RacingKvStore(store::KvStore& target, int& pending) : KvStoreWrapper(target), pending_(pending) {}
+  absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
+                                         int64_t expected_mod_revision,
+                                         store::LeaseId lease = store::kNoLease) override {
+    if (pending_ > 0) {
+      --pending_;
+      auto cur = target().Get(key);
+      if (cur.ok() && cur->has_value()) {
+        EXPECT_TRUE(target().Put(key, (*cur)->value).ok());
+      }
+    }
+    return KvStoreWrapper::CompareAndSwap(key, value, expected_mod_revision, lease);
+  }
+
+ private:
+  int& pending_;
+};
+
 class CtlCommands : public ::testing::Test {
  protected:
   struct Result {
@@ -32,7 +54,7 @@ class CtlCommands : public ::testing::Test {
     StoreFactory factory = [this](const store::StoreConfig&)
         -> absl::StatusOr<std::unique_ptr<store::KvStore>> {
       if (unreachable_) return absl::UnavailableError("etcd at http://127.0.0.1:2379 unreachable");
-      return std::make_unique<store::KvStoreWrapper>(mem_);
+      return std::make_unique<RacingKvStore>(mem_, lost_cas_);
     };
     int code = RunStolonctl(full, CtlIo{in, out, err}, factory);
     return {code, out.str(), err.str()};
@@ -71,6 +93,7 @@ class CtlCommands : public ::testing::Test {
 
   store::MemKvStore mem_;
   bool unreachable_ = false;
+  int lost_cas_ = 0;  // compare-and-swaps still to lose to a concurrent writer
 };
 
 TEST_F(CtlCommands, InitWritesAnInitializingCluster) {
@@ -136,7 +159,9 @@ TEST_F(CtlCommands, BadInputNeverChangesTheStore) {
   ExpectRefused({"clusterdata", "write", "--yes"}, "invalid cluster data", "[]");
   ExpectRefused({"--store-backend=zookeeper", "status"}, "Unknown store backend");
   ExpectRefused({"--store-timeout=5", "status"}, "invalid duration");
-  ExpectRefused({"nosuchcommand"}, "stolonctl:");
+  ExpectRefused({"nosuchcommand"}, "stolonctl: unknown command \"nosuchcommand\" for \"stolonctl\"");
+  ExpectRefused({"--log-level=verbose", "status"}, "stolonctl: --log-level: invalid log level \"verbose\"");
+  ExpectRefused({"--no-such-flag", "status"}, "stolonctl: The following argument was not expected");
 }
 
 TEST_F(CtlCommands, MissingClusterAndUnreachableStore) {
@@ -205,6 +230,25 @@ TEST_F(CtlCommands, FailKeeperAndRemoveKeeper) {
   EXPECT_FALSE(cd.dbs.count("db2"));
 }
 
+// failkeeper and removekeeper retry a lost compare-and-swap like the other mutating commands.
+TEST_F(CtlCommands, FailKeeperAndRemoveKeeperRetryALostCompareAndSwap) {
+  PutClusterData(testing::ThreeKeeperCluster());
+  lost_cas_ = 2;
+  Result f = Run({"failkeeper", "keeper0"});
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_TRUE(ReadClusterData().keepers.at("keeper0").status.force_fail);
+  lost_cas_ = 2;
+  Result r = Run({"removekeeper", "keeper2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(ReadClusterData().keepers.count("keeper2"));
+  lost_cas_ = 3;  // every attempt lost: the racing writer's revisions change, the data does not
+  Result lost = Run({"failkeeper", "keeper1"});
+  EXPECT_EQ(lost.code, 1);
+  EXPECT_NE(lost.err.find("failed to update cluster data after 3 retries"), std::string::npos)
+      << lost.err;
+  EXPECT_FALSE(ReadClusterData().keepers.at("keeper1").status.force_fail);
+}
+
 TEST_F(CtlCommands, PromoteStandbyCluster) {
   auto cd = testing::ThreeKeeperCluster();
   Result already = (PutClusterData(cd), Run({"promote", "-y"}));
@@ -233,6 +277,9 @@ TEST_F(CtlCommands, ClusterDataReadWriteRoundTrip) {
 
 TEST_F(CtlCommands, VersionHelpAndCompletion) {
   EXPECT_NE(Run({"version"}).out.find("stolonctl version"), std::string::npos);
+  Result v = Run({"--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out.rfind("stolonctl version ", 0), 0u) << v.out;
   Result h = Run({"update", "--help"});
   EXPECT_EQ(h.code, 0);
   EXPECT_NE(h.out.find("Examples:"), std::string::npos) << h.out;

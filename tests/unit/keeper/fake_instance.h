@@ -19,6 +19,7 @@ class FakeInstance : public Instance {
   bool started = false;
   std::string system_id = "7000000000000000001";
   bool restart_required = false;
+  postgresql::PGVersion version{15, 4};
   bool space_for_copy = true;
   std::vector<std::string> sync_standbys;
   std::vector<std::string> moved_aside;
@@ -46,9 +47,7 @@ class FakeInstance : public Instance {
     return -1;
   }
 
-  absl::StatusOr<postgresql::PGVersion> BinaryVersion() override {
-    return postgresql::PGVersion{15, 4};
-  }
+  absl::StatusOr<postgresql::PGVersion> BinaryVersion() override { return version; }
   absl::StatusOr<bool> IsInitialized() override { return initialized; }
   absl::StatusOr<std::string> SystemIdFromControlFile() override { return system_id; }
   absl::StatusOr<std::string> LocalRole() override {
@@ -81,6 +80,7 @@ class FakeInstance : public Instance {
   absl::Status Reload() override {
     return Do("Reload", [&] {
       cur_params = params;
+      cur_ro = ro;
       cur_hba = hba;
     });
   }

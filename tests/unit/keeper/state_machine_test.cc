@@ -255,7 +255,7 @@ TEST_F(StateMachineTest, PassReportFollowsThePasses) {
   EXPECT_EQ(p.target_role, "master") << "unchanged while the store cannot be read";
 }
 
-TEST_F(StateMachineTest, StandbyFollowsWithSlotAndRestartsWhenMasterMoves) {
+TEST_F(StateMachineTest, StandbyFollowsWithSlotAndReloadsWhenMasterMoves) {
   store_.cd = Cluster(cluster::kRoleStandby, "none");
   AlreadyRunning(/*standby=*/true);
   auto r = Pass();
@@ -272,8 +272,22 @@ TEST_F(StateMachineTest, StandbyFollowsWithSlotAndRestartsWhenMasterMoves) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(pg_.Called("Restart"));
 
+  // PostgreSQL 15 re-reads primary_conninfo on reload: no restart.
   store_.cd->dbs["db2"].status.port = "6000";
   r = Pass();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(pg_.Called("Reload"));
+  EXPECT_FALSE(pg_.Called("Restart"));
+  EXPECT_NE(pg_.cur_ro.params.at("primary_conninfo").find("port=6000"), std::string::npos);
+}
+
+TEST_F(StateMachineTest, StandbyOfPostgres12RestartsWhenMasterMoves) {
+  pg_.version = postgresql::PGVersion{12, 9};
+  store_.cd = Cluster(cluster::kRoleStandby, "none");
+  AlreadyRunning(/*standby=*/true);
+  ASSERT_TRUE(Pass().ok());
+  store_.cd->dbs["db2"].status.port = "6000";
+  auto r = Pass();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(pg_.Called("Restart"));
   EXPECT_NE(pg_.cur_ro.params.at("primary_conninfo").find("port=6000"), std::string::npos);

@@ -318,3 +318,39 @@ TEST(RunCommandTest, ExitCodeOutputAndMissingProgram) {
 
 }  // namespace
 }  // namespace stolon::postgresql
+
+namespace stolon::postgresql {
+namespace {
+
+TEST(CreatePGParametersTest, WalReceiverStatusIntervalDefaultsToOneSecondUnlessSet) {
+  EXPECT_EQ(CreatePGParameters(BaseSpec(), {}, Local15())["wal_receiver_status_interval"], "1s");
+  cluster::DBSpec s = BaseSpec();
+  s.pg_parameters["wal_receiver_status_interval"] = "5s";
+  EXPECT_EQ(CreatePGParameters(s, {}, Local15())["wal_receiver_status_interval"], "5s");
+}
+
+RecoveryOptions Standby(PGParameters params) { return {RecoveryMode::kStandby, std::move(params)}; }
+
+TEST(RecoveryChangeIsReloadableTest, OnlySighupParametersOnSameMode) {
+  const PGVersion v15{15, 4};
+  const auto cur = Standby({{"primary_conninfo", "host=a"}, {"primary_slot_name", "stolon_x"}});
+  EXPECT_TRUE(RecoveryChangeIsReloadable(
+      cur, Standby({{"primary_conninfo", "host=b"}, {"primary_slot_name", "stolon_x"}}), v15));
+  EXPECT_TRUE(RecoveryChangeIsReloadable(cur, Standby({{"primary_conninfo", "host=b"}}), v15));
+  EXPECT_TRUE(RecoveryChangeIsReloadable(
+      cur, Standby({{"primary_conninfo", "host=a"}, {"restore_command", "cp %f %p"}}), v15));
+  // restore_command needs 14, primary_conninfo 13.
+  EXPECT_FALSE(RecoveryChangeIsReloadable(
+      cur, Standby({{"primary_conninfo", "host=a"}, {"restore_command", "cp %f %p"}}),
+      PGVersion{13, 0}));
+  EXPECT_FALSE(RecoveryChangeIsReloadable(cur, Standby({{"primary_conninfo", "host=b"}}),
+                                          PGVersion{12, 9}));
+  // A recovery target is read only at start; a mode change needs a restart.
+  EXPECT_FALSE(RecoveryChangeIsReloadable(
+      cur, Standby({{"primary_conninfo", "host=a"}, {"recovery_target_lsn", "0/1"}}), v15));
+  EXPECT_FALSE(RecoveryChangeIsReloadable(cur, {RecoveryMode::kRecovery, cur.params}, v15));
+  EXPECT_FALSE(RecoveryChangeIsReloadable(cur, {RecoveryMode::kNone, {}}, v15));
+}
+
+}  // namespace
+}  // namespace stolon::postgresql

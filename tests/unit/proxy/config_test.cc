@@ -93,9 +93,23 @@ TEST(ProxyFlags, BadValuesAreOneLineErrors) {
     EXPECT_NE(p.message.find(c.want), std::string::npos) << p.message;
     EXPECT_EQ(p.message.find('\n'), std::string::npos) << p.message;
   }
+  // Every error line names the program, like the other three.
+  ParsedFlags bad = Parse({"--port", "abc"});
+  EXPECT_EQ(bad.message.rfind("stolon-proxy: ", 0), 0u) << bad.message;
   ParsedFlags missing = Parse({});
   EXPECT_TRUE(missing.exit);
   EXPECT_NE(missing.message.find("cluster name required"), std::string::npos);
+}
+
+TEST(ProxyFlags, HelpListsTheVariablesVersionNamesTheProgram) {
+  ParsedFlags h = Parse({"--help"});
+  EXPECT_TRUE(h.exit);
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.message.find("STPROXY_TCP_KEEPALIVE_IDLE"), std::string::npos) << h.message;
+  ParsedFlags v = Parse({"--version"});
+  EXPECT_TRUE(v.exit);
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.message.rfind("stolon-proxy version ", 0), 0u) << v.message;
 }
 
 }  // namespace

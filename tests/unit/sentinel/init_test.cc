@@ -53,6 +53,16 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.cd.cluster.status.phase, cluster::kPhaseInitializing);
        EXPECT_TRUE(s.Decided("initializing cluster: new db new0 on randomly chosen keeper"));
      }},
+    {"new: keepers with canBeMaster false are never chosen",
+     [](Sim& s) {
+       Initializing(s, Spec("new"));
+       s.keepers["keeper0"].can_be_master = false;
+       s.keepers["keeper2"].can_be_master = false;
+     },
+     [](Sim& s) {
+       ASSERT_EQ(s.Master(), "new0");
+       EXPECT_EQ(s.Db("new0").spec.keeper_uid, "keeper1");
+     }},
     {"new: newConfig is copied to the db",
      [](Sim& s) {
        ClusterSpec spec = Spec("new");
@@ -197,6 +207,13 @@ TEST(InitErrors, ExistingKeeperUnknown) {
   spec.existing_config = cluster::ExistingConfig{"keeper7"};
   Initializing(s, spec);
   s.StepFails("keeper \"keeper7\" state not available");
+}
+
+TEST(InitErrors, NoKeeperMayBeMaster) {
+  Sim s;
+  Initializing(s, Spec("new"));
+  for (int i = 0; i < 3; ++i) s.keepers[fmt::format("keeper{}", i)].can_be_master = false;
+  s.StepFails("none of the 3 registered keepers is healthy with canBeMaster");
 }
 
 TEST(InitErrors, UnknownPhase) {

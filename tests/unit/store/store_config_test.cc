@@ -44,11 +44,11 @@ TEST(CheckStoreBackendTest, Messages) {
   for (const char* b : {"etcd", "etcdv2", "consul", "kubernetes"}) {
     auto s = CheckStoreBackend(b);
     EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << b;
-    EXPECT_THAT(std::string(s.message()), HasSubstr("not supported yet by stolon-cpp: use etcdv3"));
+    EXPECT_THAT(std::string(s.message()), HasSubstr("not supported yet by stolon-cpp: use --store-backend=etcdv3"));
   }
   auto s = CheckStoreBackend("zookeeper");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(std::string(s.message()), "Unknown store backend: \"zookeeper\"");
+  EXPECT_EQ(std::string(s.message()), "Unknown store backend: \"zookeeper\" (use etcdv3)");
   EXPECT_EQ(CheckStoreBackend("").code(), absl::StatusCode::kInvalidArgument);
 }
 
