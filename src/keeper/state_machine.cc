@@ -781,6 +781,14 @@ absl::Status StateMachine::ConvergeMaster(const ClusterData& cd, const ClusterSp
                              "timeout waiting for instance to be ready"));
   }
   if (local_role == cluster::kRoleStandby) {
+    if (db.spec.synchronous_replication) {
+      // synchronous_standby_names must be in force before the instance accepts writes: promoted
+      // first and reloaded later in the pass, it acknowledged commits that no standby had (seen
+      // in bench/failover: an ack 0.15 s after the election, before any sync standby was named).
+      spdlog::info("applying synchronous_standby_names {:?} before promotion",
+                   postgresql::SynchronousStandbyNames(db.spec));
+      RETURN_IF_ERROR(Annotate(pg_.Reload(), "failed to reload postgres instance"));
+    }
     spdlog::info("promoting to master");
     RETURN_IF_ERROR(Annotate(pg_.Promote(), "failed to promote instance"));
     // The recovery parameters must leave postgresql.conf now that we are a primary.

@@ -50,6 +50,13 @@ SentinelState StartState(const cluster::ClusterData& prev, const SentinelState& 
   return fresh;
 }
 
+// The context of one computation over `prev`, working on `st` and logging into `log`.
+Ctx MakeCtx(const cluster::ClusterData& prev, SentinelState& st, SteadyTime now, DecisionLog& log,
+            const Deps& deps) {
+  return Ctx{prev.cluster.spec.WithDefaults(), st, now, deps.clock.WallNow(), log, deps.ids,
+             deps.rng};
+}
+
 absl::Status UpdateCluster(const cluster::ClusterData& cd, const cluster::ProxiesInfo& active,
                            cluster::ClusterData& next, Ctx& ctx) {
   const std::string& phase = cd.cluster.status.phase;
@@ -74,8 +81,7 @@ absl::StatusOr<ClusterView> ComputeClusterView(const cluster::ClusterData& prev,
   const SteadyTime now = deps.clock.Now();
   SentinelState st = StartState(prev, state, now);
   DecisionLog log;
-  Ctx ctx{prev.cluster.spec.WithDefaults(), st,       now, deps.clock.WallNow(),
-          log,                              deps.ids, deps.rng};
+  Ctx ctx = MakeCtx(prev, st, now, log, deps);
 
   cluster::ClusterData cd = internal::UpdateKeepersStatus(prev, keepers, ctx);
   cluster::ProxiesInfo active = internal::ActiveProxiesInfos(proxies, ctx);
@@ -101,8 +107,7 @@ SentinelState StateAfterFailedCompute(const cluster::ClusterData& prev,
   const SteadyTime now = deps.clock.Now();
   SentinelState st = StartState(prev, state, now);
   DecisionLog log;
-  Ctx ctx{prev.cluster.spec.WithDefaults(), st,       now, deps.clock.WallNow(),
-          log,                              deps.ids, deps.rng};
+  Ctx ctx = MakeCtx(prev, st, now, log, deps);
   (void)internal::UpdateKeepersStatus(prev, keepers, ctx);
   (void)internal::ActiveProxiesInfos(proxies, ctx);
   st.first_run = false;

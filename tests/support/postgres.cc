@@ -21,6 +21,9 @@ void DropPrivilegesToUnprivilegedUser() {
     std::perror("dropping privileges to the unprivileged test user failed");
     std::abort();
   }
+  // The checkout may sit in a directory only root can enter (a `mktemp -d` clone is 0700):
+  // PostgreSQL refuses to start from a working directory it cannot enter.
+  if (::access(".", R_OK | X_OK) != 0 && ::chdir("/") != 0) std::abort();
   ::prctl(PR_SET_DUMPABLE, 1);
   ::setenv("USER", u->name.c_str(), 1);
   ::setenv("LOGNAME", u->name.c_str(), 1);

@@ -192,4 +192,25 @@ bool WaitRejoinedAsStandby(SentinelTestCluster& c, const std::string& uid,
       timeout, 250ms);
 }
 
+void KillMasterUnderWrites(SentinelTestCluster& c, const std::string& old_master,
+                           const std::string& new_master, const std::string& table,
+                           const std::string& scenario, bool sync) {
+  auto w = StartWriter(c, table);
+  ASSERT_TRUE(w) << c.Logs();
+  ASSERT_TRUE(WaitAcks(*w, c.keeper(old_master).pg_port(), 20, 30s)) << c.Logs();
+
+  const SteadyTime fault = std::chrono::steady_clock::now();
+  c.KillKeeperAndPostgres(old_master);
+  ASSERT_TRUE(WaitFor([&] { return CdMasterKeeper(c) == new_master; }, 60s)) << c.Logs();
+  ASSERT_TRUE(c.WaitProxyRoutesTo(new_master, 60s)) << c.ThroughProxy() << c.Logs();
+  // With sync replication commits also need a synchronous standby again (the third keeper's,
+  // once the sentinel moved it), hence the longer bound.
+  ASSERT_TRUE(WaitAcks(*w, c.keeper(new_master).pg_port(), 10, sync ? 90s : 60s)) << c.Logs();
+  CheckFailoverWrites(c, *w, fault, old_master, new_master, table, scenario, sync);
+  EXPECT_EQ(CtlStatusMaster(c), new_master);
+
+  c.keeper(old_master).Start();
+  ASSERT_TRUE(WaitRejoinedAsStandby(c, old_master, new_master, table, 150s)) << c.Logs();
+}
+
 }  // namespace stolon::e2e

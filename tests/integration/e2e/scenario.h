@@ -83,4 +83,13 @@ bool WaitRejoinedAsStandby(SentinelTestCluster& c, const std::string& uid,
                            const std::string& master, const std::string& table,
                            std::chrono::milliseconds timeout);
 
+// The kill -9 scenario under the writer: starts a writer into `table`, waits for acks by
+// `old_master`, kills its keeper and postmaster, waits until `new_master` is the master in the
+// cluster data, the proxy routes to it and it acknowledges writes, checks the writes
+// (CheckFailoverWrites, reported as `scenario`) and stolonctl's view, then restarts the old
+// master's keeper and waits until it rejoined as a standby. Use with ASSERT_NO_FATAL_FAILURE.
+void KillMasterUnderWrites(SentinelTestCluster& c, const std::string& old_master,
+                           const std::string& new_master, const std::string& table,
+                           const std::string& scenario, bool sync);
+
 }  // namespace stolon::e2e

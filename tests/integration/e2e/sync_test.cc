@@ -28,22 +28,8 @@ TEST(E2ESync, KillThenFreezeMasterUnderContinuousWrites) {
     const std::string old_master = first;
     const std::string want = WaitSyncStandby(c, 60s);
     ASSERT_FALSE(want.empty()) << c.Logs();
-    auto w = StartWriter(c, "writes_kill");
-    ASSERT_TRUE(w) << c.Logs();
-    ASSERT_TRUE(WaitAcks(*w, c.keeper(old_master).pg_port(), 20, 30s)) << c.Logs();
-
-    const SteadyTime fault = std::chrono::steady_clock::now();
-    c.KillKeeperAndPostgres(old_master);
-    ASSERT_TRUE(WaitFor([&] { return CdMasterKeeper(c) == want; }, 60s)) << c.Logs();
-    ASSERT_TRUE(c.WaitProxyRoutesTo(want, 60s)) << c.ThroughProxy() << c.Logs();
-    // Commits need a synchronous standby again: the third keeper's, once the sentinel moved it.
-    ASSERT_TRUE(WaitAcks(*w, c.keeper(want).pg_port(), 10, 90s)) << c.Logs();
-    CheckFailoverWrites(c, *w, fault, old_master, want, "writes_kill", "sync_kill9",
-                        /*sync=*/true);
-    EXPECT_EQ(CtlStatusMaster(c), want);
-
-    c.keeper(old_master).Start();
-    ASSERT_TRUE(WaitRejoinedAsStandby(c, old_master, want, "writes_kill", 150s)) << c.Logs();
+    ASSERT_NO_FATAL_FAILURE(
+        KillMasterUnderWrites(c, old_master, want, "writes_kill", "sync_kill9", /*sync=*/true));
   }
 
   // ---- 2. SIGSTOP of the (new) master keeper and its postmaster.

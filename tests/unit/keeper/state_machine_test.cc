@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "unit/keeper/fake_instance.h"
@@ -216,6 +217,27 @@ TEST_F(StateMachineTest, RefusesMasterToStandbyInPlace) {
   EXPECT_EQ(std::string(r.status().message()), "cannot move from master role to standby role");
   EXPECT_FALSE(pg_.Called("Restart"));
   EXPECT_EQ(shared_.db_state().generation, 3);
+}
+
+TEST_F(StateMachineTest, SyncMasterGetsItsStandbyNamesBeforePromotion) {
+  store_.cd = Cluster(cluster::kRoleMaster, "none");
+  for (auto& [uid, db] : store_.cd->dbs) {
+    if (db.spec.role == cluster::kRoleMaster) {
+      db.spec.synchronous_replication = true;
+      db.spec.synchronous_standbys = {"db9"};
+    }
+  }
+  AlreadyRunning(/*standby=*/true);
+  pg_.started = true;
+  auto r = Pass();
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto pos = [&](const std::string& call) {
+    return std::find(pg_.calls.begin(), pg_.calls.end(), call) - pg_.calls.begin();
+  };
+  ASSERT_TRUE(pg_.Called("Promote"));
+  ASSERT_TRUE(pg_.Called("Reload"));
+  EXPECT_LT(pos("Reload"), pos("Promote"));
+  EXPECT_NE(pg_.cur_params.at("synchronous_standby_names").find("stolon_db9"), std::string::npos);
 }
 
 TEST_F(StateMachineTest, PromotesStandbyWhenSpecSaysMaster) {
