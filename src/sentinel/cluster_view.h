@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "cluster/cluster.h"
 #include "common/clock.h"
+#include "common/duration.h"
 #include "common/ids.h"
 
 namespace stolon::sentinel {
@@ -116,6 +117,18 @@ SentinelState StateAfterFailedCompute(const cluster::ClusterData& prev,
                                       const cluster::KeepersInfo& keepers,
                                       const cluster::ProxiesInfo& proxies,
                                       const SentinelState& state, const Deps& deps);
+
+// How long the leader waits before its next check: sleepInterval, or less when a keeper or db
+// that `cd` still calls healthy would pass failInterval sooner (its failure is then declared on
+// time instead of up to a sleepInterval late). `cd` and `state` are what the last check kept;
+// never less than a few milliseconds.
+Duration NextCheckDelay(const cluster::ClusterData& cd, const SentinelState& state,
+                        SteadyTime now);
+
+// True while the master's synchronous standby set is on its way somewhere (spec and in-sync list
+// differ, the fake standby stands in, or a listed standby or its keeper is unhealthy): each step
+// waits for a keeper to report something, so a keeper info change is worth a check at once.
+bool SyncStandbysSettling(const cluster::ClusterData& cd);
 
 // Formats a WAL position like PostgreSQL: "0/3000060".
 std::string FormatLsn(uint64_t lsn);

@@ -36,8 +36,9 @@ int Fatal(const std::string& msg) {
   return 1;
 }
 
-// The check loop: Check(), then sleep the current sleepInterval, on one strand, until stopped.
-// Checks never overlap (style rule 15); Stop() cuts the sleep short from any thread.
+// The check loop: Check(), then sleep the checker's next delay (sleepInterval, or less when a
+// keeper is about to pass failInterval), on one strand, until stopped. Checks never overlap
+// (style rule 15); Stop() and Wake() cut the sleep short from any thread.
 class CheckLoop {
  public:
   CheckLoop(asio::io_context& io, SentinelChecker& checker)
@@ -59,7 +60,7 @@ class CheckLoop {
       CheckOutcome out = checker_.Check();
       spdlog::debug("check done{}", LogFields({{"outcome", CheckOutcomeName(out)}}));
       if (stopping_.load()) break;
-      timer_.expires_after(checker_.sleep_interval());
+      timer_.expires_after(checker_.next_check_delay());
       co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
   }
@@ -189,6 +190,13 @@ int RunSentinel(SentinelConfig& config) {
   proxies_notifier.emplace(**kv, store.ProxiesInfoDir(), [&](const auto&) {
     if (checker.awaiting_proxies()) loop.Wake();
   });
+  // After a failover the new master's synchronous standby set moves in steps (old master, then
+  // the fake standby or old + new, then the new ones), each waiting for a keeper to report: while
+  // it moves, check again as soon as a keeper info changes.
+  std::optional<store::ChangeNotifier> keepers_notifier;
+  keepers_notifier.emplace(**kv, store.KeepersInfoDir(), [&](const auto&) {
+    if (checker.sync_standbys_settling()) loop.Wake();
+  });
   // One thread for the checks: /metrics and /health are served by MetricsEndpoint's own thread.
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -209,6 +217,7 @@ int RunSentinel(SentinelConfig& config) {
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
   election->Stop();
   proxies_notifier.reset();
+  keepers_notifier.reset();
   loop.Stop();
   metrics.Stop();
   bool finished;

@@ -122,6 +122,7 @@ void SentinelChecker::LogDecisions(const std::vector<std::string>& decisions) {
 
 CheckOutcome SentinelChecker::Check() {
   const SteadyTime start = clock_.Now();
+  next_check_delay_.reset();
   check_error_.clear();
   const CheckOutcome out = CheckInternal();
   const Duration took = clock_.Now() - start;
@@ -268,7 +269,13 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
     }
     awaiting_proxies_ = view->cd.proxy.spec.master_db_uid.empty() &&
                         !view->cd.cluster.status.master.empty();
+    sync_standbys_settling_ = SyncStandbysSettling(view->cd);
     state_ = std::move(view->state);
+    next_check_delay_ = NextCheckDelay(view->cd, state_, clock_.Now());
+    if (*next_check_delay_ < sleep_interval_) {
+      spdlog::debug("next check in {}: a keeper or db reaches failInterval before sleepInterval",
+                    Secs(*next_check_delay_));
+    }
     last_success_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            clock_.WallNow().time_since_epoch())
                            .count();

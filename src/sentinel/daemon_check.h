@@ -114,6 +114,9 @@ class SentinelChecker {
   // The interval between the end of a check and the start of the next: the cd's sleepInterval
   // (5s until a cd was read).
   Duration sleep_interval() const { return sleep_interval_; }
+  // How long to wait after the last check: sleep_interval(), or less after a written cd when a
+  // keeper or db would pass failInterval sooner (NextCheckDelay).
+  Duration next_check_delay() const { return next_check_delay_.value_or(sleep_interval_); }
   // The cd's requestTimeout (10s until a cd was read). A check that takes longer is logged.
   Duration request_timeout() const { return request_timeout_; }
   // The in-memory state kept between checks (timers, histories).
@@ -127,6 +130,10 @@ class SentinelChecker {
   // before the new master is published to them: a proxy info change is then worth a check at once
   // rather than after sleepInterval. Thread-safe.
   bool awaiting_proxies() const { return awaiting_proxies_.load(); }
+  // True while the last written cd has the master's synchronous standby set on its way
+  // (SyncStandbysSettling): every step waits for a keeper to report, so a keeper info change is
+  // then worth a check at once. Thread-safe.
+  bool sync_standbys_settling() const { return sync_standbys_settling_.load(); }
 
  private:
   // Step 2: create the cd from the initial spec, or log that we wait for one.
@@ -167,6 +174,8 @@ class SentinelChecker {
   mutable std::mutex stats_mu_;
   CheckerStats stats_;  // guarded by stats_mu_
   std::atomic<bool> awaiting_proxies_{false};
+  std::atomic<bool> sync_standbys_settling_{false};
+  std::optional<Duration> next_check_delay_;  // set by a check that wrote the cd
 };
 
 }  // namespace stolon::sentinel
