@@ -42,6 +42,8 @@ chown "$pg_user:" "$state" "$state/logs"
 chmod 0755 "$state"
 # The unprivileged user must be able to reach the binaries and the state dir.
 chmod o+rx "$root" "$root/build" "$bin" 2>/dev/null || true
+setpriv --reuid="$pg_user" --regid="$pg_user" --init-groups -- test -x "$bin/stolon-keeper" -a -w "$state/logs" ||
+  die "user '$pg_user' cannot reach $bin or $state: a parent directory is closed to it (e.g. /root is 0700); clone the repository somewhere it can enter (/srv, /opt, /tmp) or open the parents with chmod o+x"
 
 # Runs a command as the PostgreSQL user. setpriv execs the program itself: runuser would fork and
 # wait, so $! would not be the program, and on SIGTERM runuser SIGKILLs its child after 2 s, which

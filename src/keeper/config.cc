@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -197,6 +198,19 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
         c.uid));
   }
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data dir required: pass --data-dir");
+  // The keeper may leave its working directory (one its user cannot enter breaks PostgreSQL's
+  // tools), so paths given relative to it are made absolute now.
+  for (auto [flag, path] : {std::pair{"--data-dir", &c.data_dir}, {"--pg-bin-path", &c.pg_bin_path}}) {
+    if (path->empty() || std::filesystem::path(*path).is_absolute()) continue;
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(*path, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(fmt::format(
+          "cannot resolve the relative {} {:?} ({}): pass an absolute path", flag, *path,
+          ec.message()));
+    }
+    *path = abs.lexically_normal().string();
+  }
   if (absl::Status s = ValidateCommonConfig(c.common); !s.ok()) return s;
   if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) return sc.status();
   if (c.pg_listen_address.empty()) {

@@ -6,6 +6,8 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -127,6 +129,17 @@ int RunKeeper(KeeperConfig& config) {
   if (absl::Status s = FinalizeConfig(config); !s.ok()) return Fatal(std::string(s.message()));
   if (absl::Status s = CreateDataDir(config.data_dir); !s.ok()) {
     return Fatal(std::string(s.message()));
+  }
+  // PostgreSQL's programs (initdb, pg_ctl, postgres) fail with "could not change directory to
+  // ...: Permission denied" when started from a directory their user cannot enter, as after
+  // `sudo -u postgres stolon-keeper` from /root: work from the data dir then.
+  if (::access(".", R_OK | X_OK) != 0) {
+    if (::chdir(config.data_dir.c_str()) != 0) {
+      return Fatal(fmt::format("cannot enter the data dir {}: {}", config.data_dir,
+                               std::strerror(errno)));
+    }
+    spdlog::info("the working directory is not accessible to this user: working from the data "
+                 "dir{}", LogFields({{"dataDir", config.data_dir}}));
   }
   std::optional<DataDirLock> lock;
   if (!config.disable_data_dir_locking) {

@@ -240,7 +240,9 @@ void Process::Start() {
       }
       // A working directory the user cannot enter (a 0700 `mktemp -d` checkout) makes
       // PostgreSQL refuse to start: fall back to "/".
-      if (::access(".", R_OK | X_OK) != 0 && ::chdir("/") != 0) _exit(126);
+      if (!opts_.keep_closed_cwd && ::access(".", R_OK | X_OK) != 0 && ::chdir("/") != 0) {
+        _exit(126);
+      }
     }
     ::execve(argv[0], argv.data(), envp.data());
     _exit(127);

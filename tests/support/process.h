@@ -50,6 +50,9 @@ struct ProcessOptions {
   std::string log_file;                     // stdout+stderr appended here; empty: inherit
   bool as_unprivileged_user = false;        // drop to UnprivilegedUser() when root
   std::string cwd;                          // empty: inherit
+  // With as_unprivileged_user: keep a working directory the user cannot enter instead of falling
+  // back to "/" (for tests of how a program copes with one).
+  bool keep_closed_cwd = false;
 };
 
 // A child process. The destructor sends SIGKILL (after SIGCONT) and reaps it if still running.

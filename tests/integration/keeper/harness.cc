@@ -58,6 +58,8 @@ void TestKeeper::StartWith(std::vector<std::string> argv) {
   po.argv = std::move(argv);
   po.log_file = log_path_;
   po.as_unprivileged_user = true;
+  po.cwd = opts_.cwd;
+  po.keep_closed_cwd = !opts_.cwd.empty();
   process_ = std::make_unique<Process>(po);
   process_->Start();
 }

@@ -32,6 +32,7 @@ struct KeeperOptions {
   std::string uid;
   std::string auth_method = "md5";   // both users
   std::vector<std::string> extra_args;
+  std::string cwd;  // where the keeper starts (kept even when its user cannot enter it)
 };
 
 // One stolon-keeper process with its data dir and postgres port.

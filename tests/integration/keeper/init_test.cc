@@ -2,6 +2,8 @@
 // with md5 and with scram-sha-256; and the start-up refusals of the binary.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "integration/keeper/harness.h"
@@ -110,6 +112,32 @@ TEST(KeeperInit, RefusesRootAndBadFlags) {
             std::string::npos)
       << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+}
+
+// Started (as the unprivileged user) from a directory that user cannot enter, as with
+// `sudo -u stolon stolon-keeper` from /root: PostgreSQL's programs would fail with "could not
+// change directory"; the keeper works from its data dir instead and initialises normally.
+TEST(KeeperInit, StartsFromADirectoryItsUserCannotEnter) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a directory the keeper cannot enter";
+  char tmpl[] = "/tmp/stolon-closed-cwd-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);  // 0700, owned by root
+  const std::string closed = tmpl;
+  TestCluster tc;
+  TestKeeper k1(tc.name(), tc.endpoints(), {"keeper1", "md5", {}, closed});
+  ASSERT_TRUE(tc.Put().ok());
+  k1.Start();
+  ASSERT_TRUE(tc.RegisterKeeper("keeper1")) << k1.Log();
+  tc.AddMaster("db1", "keeper1", cluster::kInitModeNew);
+  ASSERT_TRUE(tc.Put().ok());
+  EXPECT_TRUE(tc.WaitConverged("keeper1", "db1", 90s)) << k1.Log();
+  EXPECT_EQ(k1.QueryOne("select pg_is_in_recovery()::text").value_or(""), "false");
+  EXPECT_NE(k1.Log().find("the working directory is not accessible to this user: working from "
+                          "the data dir"),
+            std::string::npos)
+      << k1.Log();
+  int status = k1.Stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ::rmdir(closed.c_str());
 }
 
 }  // namespace
