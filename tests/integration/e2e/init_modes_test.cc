@@ -1,0 +1,195 @@
+// End-to-end cluster-level scenarios beyond failover (stolon's TestSyncStandbyNotInSync,
+// TestInitStandbyCluster/TestPromoteStandbyCluster, TestPITR, TestInitExistingMerge/NoMerge),
+// each on its own small cluster (etcd, keepers + PostgreSQL 15, one sentinel, one proxy,
+// stolonctl):
+//   1. a synchronous master whose only standby is stopped: a commit is not acknowledged; after
+//      a restart of the master's keeper the commit is there locally, but normal users are refused
+//      by pg_hba until the synchronous standby is back in sync;
+//   2. a standby cluster initialised (initMode pitr, role standby) by pg_basebackup from another
+//      cluster's primary, following it, then promoted with `stolonctl promote`;
+//   3. a point-in-time recovery (initMode pitr) from a tar base backup and a WAL archive;
+//   4. `stolonctl init` with initMode existing on a running cluster, with and without
+//      mergePgParameters.
+// Each checks the data, the roles (cluster data and pg_is_in_recovery) and the proxy's routing.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <fmt/format.h>
+
+#include "cluster/json.h"
+#include "integration/e2e/scenario.h"
+
+namespace stolon::e2e {
+namespace {
+
+using keeper::testing::kReplPassword;
+using keeper::testing::kReplUser;
+using keeper::testing::kSuPassword;
+using keeper::testing::kSuUser;
+using sentinel::testing::Rows;
+using stolon::testing::PgBinDir;
+using stolon::testing::TempDir;
+
+// A connection through the cluster's first proxy as `user`.
+absl::StatusOr<postgresql::Connection> ProxyConnect(SentinelTestCluster& c,
+                                                    const std::string& user,
+                                                    const std::string& password) {
+  return postgresql::Connection::Connect({{"host", "127.0.0.1"},
+                                          {"port", std::to_string(c.proxies().at(0)->port())},
+                                          {"user", user},
+                                          {"password", password},
+                                          {"dbname", "postgres"},
+                                          {"sslmode", "disable"}},
+                                         3s);
+}
+
+// The first column of the first row of `sql` run through the proxy as `user`, or the error.
+absl::StatusOr<std::string> ProxyQueryOne(SentinelTestCluster& c, const std::string& sql,
+                                          const std::string& user = kSuUser,
+                                          const std::string& password = kSuPassword) {
+  auto conn = ProxyConnect(c, user, password);
+  if (!conn.ok()) return conn.status();
+  auto r = conn->Query(sql);
+  if (!r.ok()) return r.status();
+  if (r->rows.size() != 1 || r->rows[0].empty() || !r->rows[0][0]) {
+    return absl::InternalError("no single value");
+  }
+  return *r->rows[0][0];
+}
+
+bool Exec(const TestKeeper& k, const std::string& sql) {
+  auto conn = k.Connect();
+  return conn.ok() && conn->Exec(sql).ok();
+}
+
+// ---- 1. A synchronous standby that is not in sync.
+
+// An INSERT sent with raw libpq and left waiting: the sync-rep wait ignores statement_timeout,
+// and a client-side cancel would commit it locally at once; this one is never cancelled.
+class PendingInsert {
+ public:
+  explicit PendingInsert(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {}
+  ~PendingInsert() { PQfinish(conn_); }
+  bool Send(const std::string& sql) {
+    return PQstatus(conn_) == CONNECTION_OK && PQsendQuery(conn_, sql.c_str()) == 1;
+  }
+  // Whether the server answered within `wait` (the answer is consumed).
+  bool Answered(std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (true) {
+      if (PQconsumeInput(conn_) == 0) return true;  // the connection broke: an answer of sorts
+      if (!PQisBusy(conn_)) return true;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms) return false;
+      pollfd p{PQsocket(conn_), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+    }
+  }
+  // Whether the statement completed successfully (call after Answered()).
+  bool Succeeded() {
+    bool ok = false;
+    while (PGresult* r = PQgetResult(conn_)) {
+      if (PQresultStatus(r) == PGRES_COMMAND_OK) ok = true;
+      PQclear(r);
+    }
+    return ok;
+  }
+  std::string Error() const { return PQerrorMessage(conn_); }
+
+ private:
+  PGconn* conn_;
+};
+
+TEST(E2EInitModes, SyncStandbyNotInSync) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SentinelTestCluster c("e2enotinsync");
+  const std::string master = StartCluster(c, E2ESpec(/*sync=*/true), 2);
+  ASSERT_FALSE(master.empty()) << c.Logs();
+  const std::string standby = master == "keeper0" ? "keeper1" : "keeper0";
+  ASSERT_EQ(WaitSyncStandby(c, 60s), standby) << c.Logs();
+
+  // A normal user and a first row, while the cluster is healthy (default pgHBA: md5 for all).
+  ASSERT_TRUE(Exec(c.keeper(master), "create table t (v text)"));
+  ASSERT_TRUE(Exec(c.keeper(master), "insert into t values ('one')"));
+  ASSERT_TRUE(Exec(c.keeper(master), "create role user01 login password 'password01'"));
+  ASSERT_TRUE(Exec(c.keeper(master), "grant select on t to user01"));
+  auto v = ProxyQueryOne(c, "select count(*) from t", "user01", "password01");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, "1");
+
+  // The synchronous standby goes away: a commit on the master waits for it.
+  c.keeper(standby).Stop();
+  ASSERT_FALSE(c.keeper(standby).PostgresRunning());
+  std::string senders;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto n = c.keeper(master).QueryOne(
+            "select count(*) from pg_stat_replication where state = 'streaming'");
+        senders = n.ok() ? *n : std::string(n.status().message());
+        return senders == "0";
+      },
+      30s))
+      << senders << c.Logs();
+  PendingInsert pending(DirectConninfo(c.keeper(master)) + " sslmode=disable");
+  ASSERT_TRUE(pending.Send("insert into t values ('two')")) << pending.Error();
+  EXPECT_FALSE(pending.Answered(3s))
+      << "a commit was acknowledged without the synchronous standby";
+  EXPECT_EQ(Rows(c.keeper(master)), "one") << "the waiting commit is visible to others";
+
+  // The master's keeper restarts (its postgres too): the waiting backend is terminated, its
+  // client gets no success, yet the commit is in the master's WAL.
+  ASSERT_EQ(c.keeper(master).Stop(), 0) << c.keeper(master).Log();
+  ASSERT_TRUE(pending.Answered(10s));
+  EXPECT_FALSE(pending.Succeeded()) << "the waiting INSERT reported success";
+  c.keeper(master).Start();
+  ASSERT_TRUE(WaitFor([&] { return Rows(c.keeper(master)) == "one,two"; }, 60s))
+      << Rows(c.keeper(master)) << c.Logs();
+  EXPECT_EQ(CdMasterKeeper(c), master);
+
+  // No synchronous standby in sync: only the internal users may connect.
+  std::string refused;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto conn = ProxyConnect(c, "user01", "password01");
+        if (conn.ok()) return false;
+        refused = std::string(conn.status().message());
+        return refused.find("no pg_hba.conf entry") != std::string::npos;
+      },
+      30s))
+      << refused << c.Logs();
+  EXPECT_NE(refused.find(R"(no pg_hba.conf entry for host "127.0.0.1", user "user01", database "postgres")"),
+            std::string::npos)
+      << refused;
+  // The superuser still gets through the proxy, to the master.
+  EXPECT_EQ(c.ThroughProxy(), "false," + std::to_string(c.keeper(master).pg_port()));
+
+  // The standby is back and in sync: user01 connects and sees both rows.
+  c.keeper(standby).Start();
+  std::string last;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto n = ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01",
+                               "password01");
+        last = n.ok() ? *n : std::string(n.status().message());
+        return n.ok() && *n == "one,two";
+      },
+      90s))
+      << last << c.Logs();
+  EXPECT_EQ(WaitSyncStandby(c, 30s), standby) << c.Logs();
+  EXPECT_EQ(CdMasterKeeper(c), master);
+  EXPECT_TRUE(c.keeper(master).LogContains(
+      "synchronous standbys are in sync, allowing connections from normal users"));
+  EXPECT_TRUE(
+      WaitFor([&] { return Rows(c.keeper(standby)) == "one,two"; }, 30s))
+      << Rows(c.keeper(standby));
+  std::printf("[sync_not_in_sync] %lld s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
+}
+
+
+}  // namespace
+}  // namespace stolon::e2e
