@@ -191,5 +191,116 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
 }
 
 
+// ---- 2. A standby cluster, then its promotion.
+
+// Rows of table t through the proxy ("a,b" sorted), or the error text.
+std::string ProxyRows(SentinelTestCluster& c) {
+  auto v = ProxyQueryOne(c, "select coalesce(string_agg(v, ',' order by v), '') from t");
+  return v.ok() ? *v : "error: " + std::string(v.status().message());
+}
+
+// Waits until the cluster is in phase normal with a master db on `keeper` other than `old_db`,
+// healthy and converged; returns that db's uid ("" on timeout).
+std::string WaitNewMasterDb(SentinelTestCluster& c, const std::string& keeper,
+                            const std::string& old_db, std::chrono::milliseconds timeout) {
+  std::string found;
+  WaitFor(
+      [&] {
+        auto cd = c.Cd();
+        if (!cd || cd->cluster.status.phase != cluster::kPhaseNormal) return false;
+        auto m = cd->dbs.find(cd->cluster.status.master);
+        if (m == cd->dbs.end() || m->first == old_db || m->second.spec.keeper_uid != keeper ||
+            !m->second.status.healthy ||
+            m->second.status.current_generation != m->second.generation) {
+          return false;
+        }
+        found = m->first;
+        return true;
+      },
+      timeout, 200ms);
+  return found;
+}
+
+TEST(E2EInitModes, StandbyClusterInitAndPromote) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SentinelTestCluster primary("e2eprimary");
+  const std::string pm = StartCluster(primary, E2ESpec(/*sync=*/false), 1);
+  ASSERT_FALSE(pm.empty()) << primary.Logs();
+  const TestKeeper& pk = primary.keeper(pm);
+  ASSERT_TRUE(Exec(pk, "create table t (v text)"));
+  ASSERT_TRUE(Exec(pk, "insert into t values ('one')"));
+
+  // The standby cluster: its own etcd, cluster name, keeper, sentinel and proxy; its master db is
+  // a pg_basebackup of the primary that then streams from it.
+  SentinelTestCluster sc("e2estandbycluster");
+  cluster::ClusterSpec spec = E2ESpec(/*sync=*/false);
+  spec.init_mode = cluster::kInitModePITR;
+  spec.role = cluster::kRoleStandby;
+  cluster::PITRConfig pitr;
+  pitr.data_restore_command =
+      fmt::format("PGPASSWORD={} {}/pg_basebackup -D %d -h 127.0.0.1 -p {} -U {} -X stream",
+                  kReplPassword, PgBinDir(), pk.pg_port(), kReplUser);
+  spec.pitr_config = pitr;
+  cluster::StandbySettings ss;
+  ss.primary_conninfo = fmt::format("host=127.0.0.1 port={} user={} password={} sslmode=disable",
+                                    pk.pg_port(), kReplUser, kReplPassword);
+  spec.standby_config = cluster::StandbyConfig{ss, std::nullopt};
+  ASSERT_TRUE(sc.Init(spec).ok());
+  sc.AddKeeper("keeper0").Start();
+  sc.AddSentinel().Start();
+  sc.AddProxy().Start();
+  ASSERT_FALSE(WaitNewMasterDb(sc, "keeper0", "", 120s).empty()) << sc.Logs();
+  const TestKeeper& sk = sc.keeper("keeper0");
+  auto cd = sc.Cd();
+  ASSERT_TRUE(cd.has_value());
+  const cluster::DB& mdb = cd->dbs.at(cd->cluster.status.master);
+  EXPECT_EQ(mdb.spec.role, cluster::kRoleStandby);
+  ASSERT_TRUE(mdb.spec.follow_config.has_value());
+  EXPECT_EQ(mdb.spec.follow_config->type, cluster::kFollowExternal);
+
+  // Through its proxy: the standby cluster's master, in recovery, with the primary's row.
+  const std::string in_recovery = "true," + std::to_string(sk.pg_port());
+  ASSERT_TRUE(WaitFor([&] { return sc.ThroughProxy() == in_recovery; }, 30s))
+      << sc.ThroughProxy() << sc.Logs();
+  EXPECT_EQ(ProxyRows(sc), "one");
+  auto conninfo = sk.QueryOne("select conninfo from pg_stat_wal_receiver where status = 'streaming'");
+  ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+  EXPECT_NE(conninfo->find("port=" + std::to_string(pk.pg_port())), std::string::npos) << *conninfo;
+  // Writes through its proxy are refused (read-only).
+  {
+    auto conn = ProxyConnect(sc, kSuUser, kSuPassword);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    EXPECT_FALSE(conn->Exec("insert into t values ('nope')").ok());
+  }
+
+  // A write on the primary arrives.
+  ASSERT_TRUE(Exec(pk, "insert into t values ('two')"));
+  ASSERT_TRUE(WaitFor([&] { return ProxyRows(sc) == "one,two"; }, 30s)) << ProxyRows(sc);
+
+  // `stolonctl promote`: the standby cluster's master stops following and accepts writes.
+  std::string out;
+  ASSERT_EQ(sc.Ctl({"promote", "-y"}, &out), 0) << out;
+  ASSERT_TRUE(sc.WaitProxyRoutesTo("keeper0", 60s)) << sc.ThroughProxy() << sc.Logs();
+  {
+    auto conn = ProxyConnect(sc, kSuUser, kSuPassword);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(conn->Exec("insert into t values ('three')").ok());
+  }
+  EXPECT_EQ(ProxyRows(sc), "one,three,two");
+  cd = sc.Cd();
+  ASSERT_TRUE(cd.has_value());
+  EXPECT_EQ(cd->cluster.spec.role.value_or(cluster::kRoleMaster), cluster::kRoleMaster);
+  const cluster::DB& promoted = cd->dbs.at(cd->cluster.status.master);
+  EXPECT_EQ(promoted.spec.role, cluster::kRoleMaster);
+  EXPECT_FALSE(promoted.spec.follow_config.has_value());
+  EXPECT_EQ(CtlStatusMaster(sc), "keeper0");
+  // The primary is untouched by the promotion.
+  EXPECT_EQ(Rows(pk), "one,two");
+  std::printf("[standby_cluster] %lld s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
+}
+
 }  // namespace
 }  // namespace stolon::e2e
