@@ -302,5 +302,87 @@ TEST(E2EInitModes, StandbyClusterInitAndPromote) {
                                          .count()));
 }
 
+// ---- 3. Point-in-time recovery from a base backup and a WAL archive.
+
+// `stolonctl init -y <spec>` on a cluster that already has cluster data (a re-initialisation).
+void CtlReinit(SentinelTestCluster& c, const cluster::ClusterSpec& spec) {
+  std::string out;
+  ASSERT_EQ(c.Ctl({"init", "-y", cluster::EncodeClusterSpec(spec)}, &out), 0) << out;
+  auto cd = c.Cd();
+  ASSERT_TRUE(cd.has_value());
+  // What stolonctl wrote: a fresh cluster data without dbs, initializing.
+  EXPECT_EQ(cd->cluster.status.phase, cluster::kPhaseInitializing);
+  EXPECT_TRUE(cd->dbs.empty());
+}
+
+TEST(E2EInitModes, PointInTimeRecovery) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SentinelTestCluster c("e2epitr");
+  TempDir archive("e2e-pitr-archive");
+  TempDir backup("e2e-pitr-backup");
+  cluster::ClusterSpec spec = E2ESpec(/*sync=*/false);
+  spec.pg_parameters = {{"archive_mode", "on"},
+                        {"archive_command", fmt::format("cp %p {}/%f", archive.path())}};
+  const std::string master = StartCluster(c, spec, 1);
+  ASSERT_FALSE(master.empty()) << c.Logs();
+  const TestKeeper& k = c.keeper(master);
+  ASSERT_TRUE(Exec(k, "create table t (v text)"));
+  ASSERT_TRUE(Exec(k, "insert into t values ('one')"));
+
+  // A tar base backup, then a row that only the archive has, then a WAL switch.
+  std::string out;
+  ASSERT_EQ(stolon::testing::RunCommand(
+                {PgBinDir() + "/pg_basebackup", "-D", backup.path() + "/base", "-F", "tar", "-X",
+                 "fetch", "-h", "127.0.0.1", "-p", std::to_string(k.pg_port()), "-U", kReplUser},
+                &out, 60s, /*as_unprivileged_user=*/true, {{"PGPASSWORD", kReplPassword}}),
+            0)
+      << out;
+  ASSERT_TRUE(Exec(k, "insert into t values ('two')"));
+  auto wal = k.QueryOne("select pg_walfile_name(pg_switch_wal())");
+  ASSERT_TRUE(wal.ok()) << wal.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto last = k.QueryOne("select coalesce(last_archived_wal, '') from pg_stat_archiver");
+        return last.ok() && *last >= *wal;
+      },
+      30s))
+      << *wal;
+  auto old_cd = c.Cd();
+  ASSERT_TRUE(old_cd.has_value());
+  const std::string old_db = old_cd->cluster.status.master;
+
+  // Re-initialise the cluster from the backup and the archive (the sentinel keeps running).
+  cluster::ClusterSpec pitr_spec = E2ESpec(/*sync=*/false);
+  pitr_spec.init_mode = cluster::kInitModePITR;
+  cluster::PITRConfig pitr;
+  pitr.data_restore_command =
+      fmt::format("mkdir -p %d && tar -xf {}/base/base.tar -C %d && chmod 0700 %d", backup.path());
+  pitr.archive_recovery_settings =
+      cluster::ArchiveRecoverySettings{fmt::format("cp {}/%f %p", archive.path())};
+  pitr_spec.pitr_config = pitr;
+  pitr_spec.pg_parameters = {{"max_prepared_transactions", "100"}};
+  ASSERT_NO_FATAL_FAILURE(CtlReinit(c, pitr_spec));
+
+  const std::string new_db = WaitNewMasterDb(c, master, old_db, 120s);
+  ASSERT_FALSE(new_db.empty()) << c.Logs();
+  ASSERT_TRUE(c.WaitProxyRoutesTo(master, 30s)) << c.ThroughProxy() << c.Logs();
+  EXPECT_EQ(ProxyRows(c), "one,two");
+  auto mpt = ProxyQueryOne(c, "show max_prepared_transactions");
+  ASSERT_TRUE(mpt.ok()) << mpt.status();
+  EXPECT_EQ(*mpt, "100");
+  // Recovery ended with a promotion to a new timeline; the master takes writes.
+  auto tli = k.QueryOne("select timeline_id from pg_control_checkpoint()");
+  ASSERT_TRUE(tli.ok()) << tli.status();
+  EXPECT_NE(*tli, "1");
+  auto conn = ProxyConnect(c, kSuUser, kSuPassword);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_TRUE(conn->Exec("insert into t values ('three')").ok());
+  EXPECT_TRUE(k.LogContains("restoring the database cluster (point in time recovery)"));
+  std::printf("[pitr] %lld s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
+}
+
 }  // namespace
 }  // namespace stolon::e2e
