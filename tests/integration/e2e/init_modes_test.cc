@@ -384,5 +384,69 @@ TEST(E2EInitModes, PointInTimeRecovery) {
                                          .count()));
 }
 
+// ---- 4. initMode existing, with and without mergePgParameters.
+
+TEST(E2EInitModes, InitExistingMergeAndNoMerge) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SentinelTestCluster c("e2eexisting");
+  cluster::ClusterSpec spec = E2ESpec(/*sync=*/false);
+  spec.pg_parameters = {{"archive_mode", "on"}, {"archive_command", "/bin/true"}};
+  const std::string master = StartCluster(c, spec, 1);
+  ASSERT_FALSE(master.empty()) << c.Logs();
+  const TestKeeper& k = c.keeper(master);
+  ASSERT_TRUE(Exec(k, "create table t (v text)"));
+  ASSERT_TRUE(Exec(k, "insert into t values ('one')"));
+  auto am = k.QueryOne("show archive_mode");
+  ASSERT_TRUE(am.ok());
+  ASSERT_EQ(*am, "on");
+
+  for (bool merge : {true, false}) {
+    SCOPED_TRACE(merge ? "mergePgParameters true" : "mergePgParameters false");
+    auto old_cd = c.Cd();
+    ASSERT_TRUE(old_cd.has_value());
+    const std::string old_db = old_cd->cluster.status.master;
+    cluster::ClusterSpec ex = E2ESpec(/*sync=*/false);
+    ex.init_mode = cluster::kInitModeExisting;
+    ex.existing_config = cluster::ExistingConfig{master};
+    ex.merge_pg_parameters = merge;
+    ASSERT_NO_FATAL_FAILURE(CtlReinit(c, ex));
+    const std::string new_db = WaitNewMasterDb(c, master, old_db, 90s);
+    ASSERT_FALSE(new_db.empty()) << c.Logs();
+    ASSERT_TRUE(c.WaitProxyRoutesTo(master, 30s)) << c.ThroughProxy() << c.Logs();
+    // The data is kept.
+    EXPECT_EQ(ProxyRows(c), "one");
+    auto cd = c.Cd();
+    ASSERT_TRUE(cd.has_value());
+    EXPECT_EQ(cd->cluster.spec.init_mode.value_or(""), cluster::kInitModeExisting);
+    const auto& params = cd->cluster.spec.pg_parameters;
+    if (merge) {
+      ASSERT_TRUE(params.count("archive_mode")) << cluster::EncodeClusterSpec(cd->cluster.spec);
+      EXPECT_EQ(params.at("archive_mode"), "on");
+    } else {
+      EXPECT_EQ(params.count("archive_mode"), 0u) << cluster::EncodeClusterSpec(cd->cluster.spec);
+    }
+    // The instance runs with what the spec says (archive_mode needs a restart: the keeper
+    // restarted postgres after the init).
+    const std::string want = merge ? "on" : "off";
+    std::string got;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          auto v = ProxyQueryOne(c, "show archive_mode");
+          got = v.ok() ? *v : std::string(v.status().message());
+          return got == want;
+        },
+        30s))
+        << got;
+    auto conn = ProxyConnect(c, kSuUser, kSuPassword);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    EXPECT_TRUE(conn->Exec("select 1").ok());
+  }
+  EXPECT_TRUE(k.LogContains("using an existing database cluster"));
+  std::printf("[init_existing] %lld s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
+}
+
 }  // namespace
 }  // namespace stolon::e2e
