@@ -4,7 +4,8 @@
 // stolonctl):
 //   1. a synchronous master whose only standby is stopped: a commit is not acknowledged; after
 //      a restart of the master's keeper the commit is there locally, but normal users are refused
-//      by pg_hba until the synchronous standby is back in sync;
+//      by pg_hba until the synchronous standby is back in sync (with minSynchronousStandbys 0
+//      the master goes on alone once the sentinel dropped the standby: the commit is released);
 //   2. a standby cluster initialised (initMode pitr, role standby) by pg_basebackup from another
 //      cluster's primary, following it, then promoted with `stolonctl promote`;
 //   3. a point-in-time recovery (initMode pitr) from a tar base backup and a WAL archive;
@@ -190,6 +191,58 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
                                          .count()));
 }
 
+
+// minSynchronousStandbys 0: once the sentinel dropped the failed standby from the synchronous
+// set, synchronous_standby_names is '' and the master runs alone: the waiting commit is released,
+// and after a restart of the master's keeper normal users are let in at once.
+TEST(E2EInitModes, SyncStandbyNotInSyncMinSync0) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SentinelTestCluster c("e2enotinsync0");
+  cluster::ClusterSpec spec = E2ESpec(/*sync=*/true);
+  spec.min_synchronous_standbys = 0;
+  const std::string master = StartCluster(c, spec, 2);
+  ASSERT_FALSE(master.empty()) << c.Logs();
+  const std::string standby = master == "keeper0" ? "keeper1" : "keeper0";
+  ASSERT_EQ(WaitSyncStandby(c, 60s), standby) << c.Logs();
+  ASSERT_TRUE(Exec(c.keeper(master), "create table t (v text)"));
+  ASSERT_TRUE(Exec(c.keeper(master), "insert into t values ('one')"));
+  ASSERT_TRUE(Exec(c.keeper(master), "create role user01 login password 'password01'"));
+  ASSERT_TRUE(Exec(c.keeper(master), "grant select on t to user01"));
+
+  c.keeper(standby).Stop();
+  ASSERT_FALSE(c.keeper(standby).PostgresRunning());
+  PendingInsert pending(DirectConninfo(c.keeper(master)) + " sslmode=disable");
+  ASSERT_TRUE(pending.Send("insert into t values ('two')")) << pending.Error();
+  // Released once the failed standby left synchronous_standby_names (failInterval 3s).
+  ASSERT_TRUE(pending.Answered(30s)) << c.Logs();
+  EXPECT_TRUE(pending.Succeeded()) << pending.Error();
+  auto ssn = c.keeper(master).QueryOne("show synchronous_standby_names");
+  ASSERT_TRUE(ssn.ok()) << ssn.status();
+  EXPECT_EQ(*ssn, "");
+  auto cd = c.Cd();
+  ASSERT_TRUE(cd.has_value());
+  EXPECT_TRUE(cd->dbs.at(cd->cluster.status.master).spec.synchronous_standbys.empty());
+
+  // The master's keeper restarts: with nothing to wait for, user01 gets in.
+  ASSERT_EQ(c.keeper(master).Stop(), 0) << c.keeper(master).Log();
+  c.keeper(master).Start();
+  std::string last;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto n = ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01",
+                               "password01");
+        last = n.ok() ? *n : std::string(n.status().message());
+        return n.ok() && *n == "one,two";
+      },
+      60s))
+      << last << c.Logs();
+  EXPECT_EQ(CdMasterKeeper(c), master);
+  EXPECT_FALSE(c.keeper(standby).Running());
+  std::printf("[sync_not_in_sync_min0] %lld s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
+}
 
 // ---- 2. A standby cluster, then its promotion.
 
