@@ -236,12 +236,14 @@ StateMachine::StateMachine(const KeeperConfig& config, KeeperLocalState keeper_s
 void StateMachine::NudgeSyncStandbys(const cluster::DB& db) {
   std::vector<std::string> names;
   for (const auto& uid : db.spec.synchronous_standbys) names.push_back(std::string(cluster::kStolonPrefix) + uid);
-  for (const auto& name : db.spec.external_synchronous_standbys) names.push_back(name);
+  for (const auto& name : db.spec.external_synchronous_standbys) {
+    if (name != cluster::kFakeStandbyName) names.push_back(name);
+  }
   if (names.empty()) return;
   // A standby the master now counts as synchronous may have flushed a waiting commit's WAL long
   // ago and would only say so at its next status report (wal_receiver_status_interval): make it
   // report now. Best effort: the commit is released at that report anyway.
-  auto nudged = pg_.NudgeSyncStandbys(names, std::chrono::seconds(1));
+  auto nudged = pg_.NudgeSyncStandbys(names, std::chrono::milliseconds(500));
   if (!nudged.ok()) {
     spdlog::warn("cannot make the synchronous standbys report their position: {}",
                  std::string(nudged.status().message()));

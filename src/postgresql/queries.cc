@@ -58,14 +58,20 @@ absl::StatusOr<bool> NudgeSyncStandbys(Connection& conn, const std::vector<std::
                                        std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    ASSIGN_OR_RETURN(auto r, conn.Query("select application_name from pg_stat_replication "
-                                        "where sync_priority > 0"));
-    const bool ready = std::any_of(r.rows.begin(), r.rows.end(), [&](const auto& row) {
-      return row[0] && std::find(app_names.begin(), app_names.end(), *row[0]) != app_names.end();
-    });
+    ASSIGN_OR_RETURN(auto r, conn.Query("select application_name, sync_priority "
+                                        "from pg_stat_replication"));
+    bool connected = false;
+    bool ready = false;
+    for (const auto& row : r.rows) {
+      if (!row[0] || !row[1]) continue;
+      if (std::find(app_names.begin(), app_names.end(), *row[0]) == app_names.end()) continue;
+      connected = true;
+      if (*row[1] != "0") ready = true;
+    }
     if (ready) break;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // None of them is connected: nobody to nudge (a standby that connects later reports anyway).
+    if (!connected || std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   RETURN_IF_ERROR(conn.Exec("begin"));
   absl::Status s = conn.Exec("set local synchronous_commit = local");

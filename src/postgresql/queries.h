@@ -29,8 +29,8 @@ absl::StatusOr<std::vector<std::string>> GetSyncStandbys(Connection& conn);
 // the walsender of one of `app_names` runs with the new setting (sync_priority > 0 in
 // pg_stat_replication), then commits a transaction that writes and flushes a little WAL
 // (synchronous_commit = local, so it does not wait itself): the standby receives it and replies
-// as soon as it has flushed it. Returns false (nothing committed) when none of them is connected
-// with the new setting within `wait`.
+// as soon as it has flushed it. Returns false (nothing committed) at once when none of them is
+// connected, or when none runs with the new setting within `wait`.
 absl::StatusOr<bool> NudgeSyncStandbys(Connection& conn, const std::vector<std::string>& app_names,
                                        std::chrono::milliseconds wait);
 

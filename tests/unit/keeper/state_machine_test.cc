@@ -423,9 +423,16 @@ TEST_F(StateMachineTest, ParameterChangeReloadsOnce) {
 TEST_F(StateMachineTest, NewSynchronousStandbysAreNudgedAfterTheReload) {
   store_.cd = Cluster(cluster::kRoleMaster, "none");
   store_.cd->dbs["db1"].spec.synchronous_replication = true;
-  store_.cd->dbs["db1"].spec.external_synchronous_standbys = {cluster::kFakeStandbyName};
+  store_.cd->dbs["db1"].spec.synchronous_standbys = {"db3"};
   AlreadyRunning(false);
   ASSERT_TRUE(Pass().ok());
+  // Only the fake standby (it never connects): nothing to nudge.
+  pg_.nudged.reset();
+  store_.cd->dbs["db1"].spec.synchronous_standbys.clear();
+  store_.cd->dbs["db1"].spec.external_synchronous_standbys = {cluster::kFakeStandbyName};
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_TRUE(pg_.Called("Reload"));
+  EXPECT_FALSE(pg_.nudged.has_value());
   // Other parameters change: no nudge.
   pg_.nudged.reset();
   store_.cd->dbs["db1"].spec.pg_parameters["work_mem"] = "8MB";
