@@ -37,7 +37,7 @@ for p in $proxy_port $etcd_port $etcd_peer_port "${keeper_ports[@]}"; do
   fi
 done
 
-mkdir -p "$state/logs"
+mkdir -p "$state/logs" "$state/run"
 chown "$pg_user:" "$state" "$state/logs"
 chmod 0755 "$state"
 # The unprivileged user must be able to reach the binaries and the state dir.
@@ -68,6 +68,7 @@ start() {  # start <name> <command...>: runs as the PostgreSQL user, logs to $st
   setsid "${as_user[@]}" "$@" >>"$state/logs/$name.log" 2>&1 </dev/null &
   pids+=($!)
   names+=("$name")
+  echo $! >"$state/run/$name.pid"
   say "started $name (pid $!, log $state/logs/$name.log)"
 }
 
@@ -112,6 +113,7 @@ stop_all() {
     fi
   done
   stop_pids 20 "${etcd[@]}"
+  rm -f "$state"/run/*.pid
   say "stopped. Data and logs are in $state (run again to reuse them; rm -rf it to start over)"
   exit "$rc"
 }
@@ -227,7 +229,7 @@ The cluster is up. Connect through the proxy (it always routes to the master):
 Trigger a failover (the sentinel elects a standby within ~failInterval = 6 s):
   $bin/stolonctl ${common[*]} failkeeper <master keeper uid>
 or kill the master keeper and its PostgreSQL:
-  kill -9 \$(pgrep -f 'stolon-keeper.*--uid=<master keeper uid>') \$(head -1 $state/<master keeper uid>/postgres/postmaster.pid)
+  kill -9 \$(cat $state/run/<master keeper uid>.pid) \$(head -1 $state/<master keeper uid>/postgres/postmaster.pid)
 Watch it with:
   watch $bin/stolonctl ${common[*]} status
 

@@ -83,6 +83,10 @@ class Instance {
   virtual absl::Status SetupRoles() = 0;
   virtual absl::StatusOr<PGParameters> GetConfigFilePGParameters() = 0;
   virtual absl::StatusOr<std::vector<std::string>> GetSyncStandbys() = 0;
+  // postgresql::NudgeSyncStandbys on the local instance: true when a marker transaction was
+  // committed for one of `app_names`.
+  virtual absl::StatusOr<bool> NudgeSyncStandbys(const std::vector<std::string>& app_names,
+                                                 Duration wait) = 0;
   virtual absl::StatusOr<postgresql::SlotsChange> RefreshReplicationSlots(
       const std::vector<std::string>& followers, const std::vector<std::string>& additional) = 0;
   virtual absl::StatusOr<bool> IsRestartRequired() = 0;

@@ -6,6 +6,7 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
@@ -117,8 +118,11 @@ postgresql::Roles MakeRoles(const KeeperConfig& c) {
                            c.pg_repl_username, c.pg_repl_password, c.pg_repl_auth_method};
 }
 
+// A problem that stops the program before or while it starts: one line "stolon-keeper: <problem>" on
+// stderr (as for a bad flag), after whatever was logged so far.
 int Fatal(const std::string& msg) {
-  spdlog::critical("{}", msg);
+  spdlog::default_logger()->flush();
+  std::fprintf(stderr, "stolon-keeper: %s\n", msg.c_str());
   return 1;
 }
 

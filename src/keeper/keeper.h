@@ -12,7 +12,7 @@ namespace stolon::keeper {
 
 // The message logged when started as root.
 inline constexpr const char* kRootRefusal =
-    "stolon-keeper must not run as root: PostgreSQL refuses to; run it as an unprivileged user "
+    "must not run as root: PostgreSQL refuses to; run it as an unprivileged user "
     "(e.g. su -s /bin/sh stolon -c ...)";
 
 // Runs the keeper with a parsed (not yet finalized) config. Returns the process exit code:

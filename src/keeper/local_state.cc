@@ -140,7 +140,12 @@ absl::Status AtomicWriteFile(const std::string& path, const std::string& content
 absl::Status CreateDataDir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(fmt::format("cannot create data dir: {}", ec.message()));
+  if (ec) {
+    return absl::InternalError(fmt::format(
+        "cannot create the data dir {}: {} (create it for the keeper's user, or choose another "
+        "--data-dir)",
+        dir, ec.message()));
+  }
   if (::chmod(dir.c_str(), 0700) != 0) return Errno(fmt::format("cannot chmod data dir {}", dir));
   return absl::OkStatus();
 }

@@ -186,6 +186,13 @@ absl::StatusOr<std::vector<std::string>> ManagerInstance::GetSyncStandbys() {
   return WithConn([](postgresql::Connection& c) { return postgresql::GetSyncStandbys(c); });
 }
 
+absl::StatusOr<bool> ManagerInstance::NudgeSyncStandbys(const std::vector<std::string>& app_names,
+                                                       Duration wait) {
+  return WithConn([&](postgresql::Connection& c) {
+    return postgresql::NudgeSyncStandbys(c, app_names, Ms(wait));
+  });
+}
+
 absl::StatusOr<postgresql::SlotsChange> ManagerInstance::RefreshReplicationSlots(
     const std::vector<std::string>& followers, const std::vector<std::string>& additional) {
   return WithConn([&](postgresql::Connection& c) {

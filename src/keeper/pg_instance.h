@@ -64,6 +64,8 @@ class ManagerInstance final : public Instance {
   absl::Status SetupRoles() override;
   absl::StatusOr<PGParameters> GetConfigFilePGParameters() override;
   absl::StatusOr<std::vector<std::string>> GetSyncStandbys() override;
+  absl::StatusOr<bool> NudgeSyncStandbys(const std::vector<std::string>& app_names,
+                                         Duration wait) override;
   absl::StatusOr<postgresql::SlotsChange> RefreshReplicationSlots(
       const std::vector<std::string>& followers,
       const std::vector<std::string>& additional) override;

@@ -94,6 +94,11 @@ std::string ExpandDataRestoreCommand(const std::string& command, const std::stri
 
 namespace {
 
+std::string ParameterOrEmpty(const PGParameters& p, const std::string& name) {
+  auto it = p.find(name);
+  return it == p.end() ? "" : it->second;
+}
+
 const cluster::TimelineHistoryEntry* FindTimeline(const cluster::TimelinesHistory& h,
                                                   uint64_t tli) {
   for (const auto& e : h) {
@@ -226,6 +231,24 @@ StateMachine::StateMachine(const KeeperConfig& config, KeeperLocalState keeper_s
       pg_(pg),
       shared_(shared) {
   shared_.set_cluster_uid(keeper_state_.cluster_uid);
+}
+
+void StateMachine::NudgeSyncStandbys(const cluster::DB& db) {
+  std::vector<std::string> names;
+  for (const auto& uid : db.spec.synchronous_standbys) names.push_back(std::string(cluster::kStolonPrefix) + uid);
+  for (const auto& name : db.spec.external_synchronous_standbys) names.push_back(name);
+  if (names.empty()) return;
+  // A standby the master now counts as synchronous may have flushed a waiting commit's WAL long
+  // ago and would only say so at its next status report (wal_receiver_status_interval): make it
+  // report now. Best effort: the commit is released at that report anyway.
+  auto nudged = pg_.NudgeSyncStandbys(names, std::chrono::seconds(1));
+  if (!nudged.ok()) {
+    spdlog::warn("cannot make the synchronous standbys report their position: {}",
+                 std::string(nudged.status().message()));
+  } else if (*nudged) {
+    spdlog::info("synchronous standbys changed: committed a marker transaction so that they "
+                 "report their position at once");
+  }
 }
 
 absl::Status StateMachine::LoadDBState() {
@@ -455,9 +478,15 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
 
   // 14. Reload.
   if (needs_reload) {
+    const std::string old_sync_names = ParameterOrEmpty(pg_.CurParameters(),
+                                                        "synchronous_standby_names");
     shared_.UpdatePassReport([](PassReport& p) { p.needs_reload = true; });
     RETURN_IF_ERROR(Annotate(pg_.Reload(), "failed to reload postgres instance"));
     shared_.UpdatePassReport([](PassReport& p) { p.needs_reload = false; });
+    if (db.spec.role == cluster::kRoleMaster &&
+        ParameterOrEmpty(params, "synchronous_standby_names") != old_sync_names) {
+      NudgeSyncStandbys(db);
+    }
   }
 
   // 15. Parameters that only a restart applies.

@@ -138,6 +138,9 @@ class StateMachine {
   std::vector<std::string> HBA(const cluster::ClusterData& cd, const cluster::DB& db,
                                bool only_internal) const;
   void NoteStoreResult(const absl::Status& s);
+  // After synchronous_standby_names changed on the master: makes its synchronous standbys report
+  // their position now (Instance::NudgeSyncStandbys); logged, never fails the pass.
+  void NudgeSyncStandbys(const cluster::DB& db);
 
   const KeeperConfig& config_;
   KeeperLocalState keeper_state_;

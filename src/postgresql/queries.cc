@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "common/log.h"
 #include "common/status.h"
@@ -51,6 +52,30 @@ absl::StatusOr<std::vector<std::string>> GetSyncStandbys(Connection& conn) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+absl::StatusOr<bool> NudgeSyncStandbys(Connection& conn, const std::vector<std::string>& app_names,
+                                       std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto r, conn.Query("select application_name from pg_stat_replication "
+                                        "where sync_priority > 0"));
+    const bool ready = std::any_of(r.rows.begin(), r.rows.end(), [&](const auto& row) {
+      return row[0] && std::find(app_names.begin(), app_names.end(), *row[0]) != app_names.end();
+    });
+    if (ready) break;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  RETURN_IF_ERROR(conn.Exec("begin"));
+  absl::Status s = conn.Exec("set local synchronous_commit = local");
+  if (s.ok()) s = conn.Exec("select txid_current()");
+  if (!s.ok()) {
+    (void)conn.Exec("rollback");
+    return s;
+  }
+  RETURN_IF_ERROR(conn.Exec("commit"));
+  return true;
 }
 
 absl::StatusOr<std::map<std::string, int64_t>> GetStandbyReplicationLag(Connection& conn) {

@@ -3,6 +3,7 @@
 // the local instance as the superuser (dbname=postgres).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,18 @@ absl::StatusOr<cluster::PGParameters> GetConfigFilePGParameters(Connection& conn
 // The db uids of the standbys currently synchronous (pg_stat_replication sync_state = 'sync'),
 // from application_name with the stolon_ prefix stripped; other names are ignored. Sorted.
 absl::StatusOr<std::vector<std::string>> GetSyncStandbys(Connection& conn);
+
+// Makes the synchronous standbys report their position at once after synchronous_standby_names
+// changed: a commit blocked in the sync-rep wait is released only when the walsender processes
+// a reply from a standby it now counts as synchronous, and a standby that already flushed that
+// commit's WAL replies again only after wal_receiver_status_interval. Waits up to `wait` until
+// the walsender of one of `app_names` runs with the new setting (sync_priority > 0 in
+// pg_stat_replication), then commits a transaction that writes and flushes a little WAL
+// (synchronous_commit = local, so it does not wait itself): the standby receives it and replies
+// as soon as it has flushed it. Returns false (nothing committed) when none of them is connected
+// with the new setting within `wait`.
+absl::StatusOr<bool> NudgeSyncStandbys(Connection& conn, const std::vector<std::string>& app_names,
+                                       std::chrono::milliseconds wait);
 
 // Replication lag of each stolon standby streaming from this (primary) instance, as the primary
 // sees it in pg_stat_replication: bytes between the current WAL position and the standby's replay

@@ -106,8 +106,10 @@ char* ScratchBuffer(size_t size) {
 // reads into the thread's scratch buffer (up to `max_read` bytes per syscall) and writes at once
 // without blocking; only what the peer cannot take right now is copied into a buffer of the
 // session, sent asynchronously and freed. For request/response traffic this makes the same
-// syscalls as reading into a buffer of our own (strace: per transaction 2 sendto, 4 recvfrom of
-// which 2 EAGAIN, 2 epoll_ctl either way). Bulk data would pay a copy and an allocation whenever
+// syscalls as reading into a buffer of our own. A read that returned less than it asked for
+// emptied the socket, so the next step is the readiness wait, not a read that would fail with
+// EAGAIN (strace, per `pgbench -S` transaction: 2 sendto, 2 recvfrom, 2 epoll_ctl; 4 recvfrom, half
+// of them EAGAIN, before). Bulk data would pay a copy and an allocation whenever
 // the peer lags, so after a read of kBulkRead bytes or more the direction reads straight into a
 // `max_read` buffer of its own and drops it again after kBackToWait consecutive smaller reads.
 //
@@ -119,6 +121,9 @@ asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, s
   constexpr int kBackToWait = 16;
   std::unique_ptr<char[]> big;  // set while the direction carries bulk data
   int small_reads = 0;
+  // True when the socket had nothing more to read: a read that returned less than asked for
+  // took everything the kernel held (TCP hands over all it has, up to the size asked).
+  bool drained = false;
   // What to do when a read failed; returns normally so the caller can co_return.
   auto read_failed = [&](const asio::error_code& ec) {
     if (ec == asio::error::eof && !fenced) {
@@ -149,15 +154,21 @@ asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, s
       }
       continue;
     }
-    asio::error_code rec;
-    char* buf = ScratchBuffer(max_read);
-    const size_t n = from.read_some(asio::buffer(buf, max_read), rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) {
+    if (drained) {
+      // The last read emptied the socket: wait for more rather than read into EAGAIN first.
+      // (The wait re-arms the descriptor in epoll, which reports data that arrived meanwhile.)
       auto [wec] = co_await from.async_wait(tcp::socket::wait_read, kAsTuple);
       if (wec) {
         Close();
         co_return;
       }
+      drained = false;
+    }
+    asio::error_code rec;
+    char* buf = ScratchBuffer(max_read);
+    const size_t n = from.read_some(asio::buffer(buf, max_read), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) {
+      drained = true;
       continue;
     }
     if (rec) {
@@ -185,6 +196,7 @@ asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, s
       sent += written;
     }
     bytes.fetch_add(sent, std::memory_order_relaxed);
+    drained = n < max_read;
     // Uninitialised on purpose: pages are touched only by the data that arrives.
     if (n >= kBulkRead && max_read > kBulkRead) big.reset(new char[max_read]);
   }

@@ -6,6 +6,7 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -31,8 +32,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A problem that stops the program before or while it starts: one line "stolon-sentinel: <problem>" on
+// stderr (as for a bad flag), after whatever was logged so far.
 int Fatal(const std::string& msg) {
-  spdlog::critical("{}", msg);
+  spdlog::default_logger()->flush();
+  std::fprintf(stderr, "stolon-sentinel: %s\n", msg.c_str());
   return 1;
 }
 

@@ -84,7 +84,7 @@ TEST(KeeperInit, RefusesRootAndBadFlags) {
   int rc = RunCommand(k.Args(), &out, 10s, /*as_unprivileged_user=*/false);
   if (::geteuid() == 0) {
     EXPECT_NE(rc, 0);
-    EXPECT_NE(out.find("stolon-keeper must not run as root: PostgreSQL refuses to; run it as an "
+    EXPECT_NE(out.find("stolon-keeper: must not run as root: PostgreSQL refuses to; run it as an "
                        "unprivileged user (e.g. su -s /bin/sh stolon -c ...)"),
               std::string::npos)
         << out;

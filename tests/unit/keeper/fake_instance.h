@@ -22,6 +22,7 @@ class FakeInstance : public Instance {
   postgresql::PGVersion version{15, 4};
   bool space_for_copy = true;
   std::vector<std::string> sync_standbys;
+  std::optional<std::vector<std::string>> nudged;  // app names of the last NudgeSyncStandbys
   std::vector<std::string> moved_aside;
   std::vector<std::string> calls;
   std::map<std::string, absl::Status> fail;  // call name -> error to return
@@ -130,6 +131,12 @@ class FakeInstance : public Instance {
   absl::Status SetupRoles() override { return Do("SetupRoles", [] {}); }
   absl::StatusOr<PGParameters> GetConfigFilePGParameters() override { return cur_params; }
   absl::StatusOr<std::vector<std::string>> GetSyncStandbys() override { return sync_standbys; }
+  absl::StatusOr<bool> NudgeSyncStandbys(const std::vector<std::string>& app_names,
+                                         Duration) override {
+    nudged = app_names;
+    calls.push_back("NudgeSyncStandbys");
+    return true;
+  }
   absl::StatusOr<postgresql::SlotsChange> RefreshReplicationSlots(
       const std::vector<std::string>& followers,
       const std::vector<std::string>& additional) override {

@@ -420,6 +420,30 @@ TEST_F(StateMachineTest, ParameterChangeReloadsOnce) {
   EXPECT_FALSE(pg_.Called("Reload"));
 }
 
+TEST_F(StateMachineTest, NewSynchronousStandbysAreNudgedAfterTheReload) {
+  store_.cd = Cluster(cluster::kRoleMaster, "none");
+  store_.cd->dbs["db1"].spec.synchronous_replication = true;
+  store_.cd->dbs["db1"].spec.external_synchronous_standbys = {cluster::kFakeStandbyName};
+  AlreadyRunning(false);
+  ASSERT_TRUE(Pass().ok());
+  // Other parameters change: no nudge.
+  pg_.nudged.reset();
+  store_.cd->dbs["db1"].spec.pg_parameters["work_mem"] = "8MB";
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_TRUE(pg_.Called("Reload"));
+  EXPECT_FALSE(pg_.nudged.has_value());
+  // The sentinel names a real synchronous standby: reload, then nudge it.
+  store_.cd->dbs["db1"].spec.external_synchronous_standbys.clear();
+  store_.cd->dbs["db1"].spec.synchronous_standbys = {"db2"};
+  ASSERT_TRUE(Pass().ok());
+  auto pos = [&](const std::string& call) {
+    return std::find(pg_.calls.begin(), pg_.calls.end(), call) - pg_.calls.begin();
+  };
+  ASSERT_TRUE(pg_.Called("NudgeSyncStandbys"));
+  EXPECT_LT(pos("Reload"), pos("NudgeSyncStandbys"));
+  EXPECT_EQ(pg_.nudged, std::vector<std::string>{"stolon_db2"});
+}
+
 TEST_F(StateMachineTest, PendingRestartRestartsOnlyWithAutomaticPgRestart) {
   store_.cd = Cluster(cluster::kRoleMaster, "none");
   AlreadyRunning(false);
