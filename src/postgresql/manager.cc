@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -571,9 +572,24 @@ absl::Status Manager::SyncFromFollowed(ConnParams params, const std::string& slo
 absl::Status Manager::SyncFromFollowedPGRewind(ConnParams params, milliseconds timeout) {
   // pg_rewind copies files from the source; a symlink to /dev/null here would break it.
   ::unlink(Path("postgresql.auto.conf").c_str());
+  if (!params.count("dbname")) params["dbname"] = "postgres";
+  // PostgreSQL < 16's pg_rewind takes the source's timeline from its control file, which a just
+  // promoted master only updates at its first checkpoint: until then pg_rewind sees both on the
+  // same timeline, reports that no rewind is required and leaves the forked WAL in place. A
+  // checkpoint on the source first makes its new timeline visible.
+  {
+    spdlog::info("issuing checkpoint on primary");
+    ConnParams cp = params;
+    cp["options"] = "-c synchronous_commit=off";
+    auto conn = Connection::Connect(cp, config_.request_timeout);
+    if (!conn.ok()) {
+      return Annotate(conn.status(), "cannot connect to the primary for a checkpoint");
+    }
+    conn->set_timeout(std::max(config_.request_timeout, milliseconds(60000)));
+    RETURN_IF_ERROR(Annotate(conn->Exec("CHECKPOINT"), "checkpoint on the primary failed"));
+  }
   ASSIGN_OR_RETURN(auto pgpass, TempSecretFile::Create("stolon-pgpass", PgpassLine(params)));
   params.erase("password");
-  if (!params.count("dbname")) params["dbname"] = "postgres";
   params["options"] = "-c synchronous_commit=off";
   std::vector<std::string> argv = {Bin("pg_rewind"), "--debug", "-D", config_.data_dir,
                                    "--source-server=" + ConnString(params)};
@@ -585,6 +601,8 @@ absl::Status Manager::SyncFromFollowedPGRewind(ConnParams params, milliseconds t
     return absl::InternalError(
         fmt::format("error: pg_rewind failed (exit {}): {}", r.exit_code, r.Tail(5)));
   }
+  // Its last line says whether it rewound ("Done!") or found nothing to do.
+  spdlog::info("pg_rewind finished{}", LogFields({{"output", r.Tail(1)}}));
   return absl::OkStatus();
 }
 

@@ -134,7 +134,9 @@ class Manager {
   absl::Status SyncFromFollowed(ConnParams repl_params, const std::string& slot,
                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // pg_rewind --debug -D <pgdata> --source-server=<conninfo> with a temp PGPASSFILE. `su_params`
-  // point at the current master (password handled as above). Removes postgresql.auto.conf first.
+  // point at the current master (password handled as above). Removes postgresql.auto.conf and
+  // runs CHECKPOINT on the master first (a just promoted master's control file, which pg_rewind
+  // reads, names its new timeline only after one).
   absl::Status SyncFromFollowedPGRewind(ConnParams su_params,
                                         std::chrono::milliseconds timeout =
                                             std::chrono::milliseconds(0));

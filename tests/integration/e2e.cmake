@@ -12,7 +12,7 @@ target_compile_options(e2e_test_harness PRIVATE ${STOLON_WARNINGS})
 target_link_libraries(e2e_test_harness PUBLIC sentinel_test_harness stolon_test_writer
   nlohmann_json::nlohmann_json GTest::gtest)
 
-foreach(t sync sync_alone async ctl init_modes)
+foreach(t sync sync_alone async ctl init_modes resync)
   stolon_test(e2e_${t}_test
     SOURCES integration/e2e/${t}_test.cc
     DEPS e2e_test_harness
