@@ -21,7 +21,7 @@ build() {  # build <dir> <cmake args...>
 run_suite() {  # run_suite <dir> <label>
   echo "test: running the suite in $1 ($2)"
   # shellcheck disable=SC2086
-  ctest --test-dir "$1" --output-on-failure --timeout 900 -j2 ${CTEST_ARGS:-}
+  ctest --test-dir "$1" --output-on-failure --timeout 900 -j3 ${CTEST_ARGS:-}
 }
 
 mkdir -p build build-asan

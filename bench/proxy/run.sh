@@ -6,6 +6,7 @@
 #
 #   bench/proxy/run.sh                    all targets, 20 s per run
 #   BENCH_SECONDS=5 bench/proxy/run.sh    shorter runs
+#   BENCH_ROUNDS=3                        interleaved rounds per workload; tables show medians
 #   BENCH_TARGETS="direct relay haproxy"  choose targets; "relay" is the bare relay (bench-only
 #                                         binary proxy_relay_fixed, no store), "stolon-proxy" the daemon
 #   BENCH_IDLE=0                          skip the idle-connection RSS measurement
@@ -18,6 +19,7 @@ root=$(pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 BIN=$root/$BUILD_DIR/bin
 SECONDS_PER_RUN=${BENCH_SECONDS:-20}
+ROUNDS=${BENCH_ROUNDS:-1}
 TARGETS=${BENCH_TARGETS:-"direct stolon-proxy haproxy"}
 IDLE=${BENCH_IDLE:-1000}
 PGBIN=/usr/lib/postgresql/15/bin
@@ -148,28 +150,50 @@ for t in $TARGETS; do
 done
 
 # --- pgbench ------------------------------------------------------------------------------------
+# Rounds interleave the targets (each round starts one target later) so that background load falls
+# on all of them alike; the tables show the median of the rounds.
 WORKLOADS=("-S -c 16 -j 2" "-S -c 64 -j 2" "-N -c 16 -j 2" "-S -C -c 8 -j 2")
 declare -A tps lat
-echo "bench: $(nproc) CPUs, ${SECONDS_PER_RUN}s per run, targets: $TARGETS"
-for w in "${WORKLOADS[@]}"; do
-  for t in $TARGETS; do
-    # shellcheck disable=SC2086
-    out=$(pgbench $w -T "$SECONDS_PER_RUN" -n -h 127.0.0.1 -p "${port_of[$t]}" -U postgres postgres 2>&1) ||
-      { echo "$out"; die "pgbench $w against $t failed"; }
-    tps[$w,$t]=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
-    lat[$w,$t]=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
-    printf '  %-16s %-13s tps %10.1f  latency %7.3f ms\n' "$w" "$t" "${tps[$w,$t]}" "${lat[$w,$t]}"
+read -r -a targets <<<"$TARGETS"
+echo "bench: $(nproc) CPUs, ${SECONDS_PER_RUN}s per run, $ROUNDS round(s), targets: $TARGETS"
+for ((r = 0; r < ROUNDS; r++)); do
+  for w in "${WORKLOADS[@]}"; do
+    for ((k = 0; k < ${#targets[@]}; k++)); do
+      t=${targets[$(((k + r) % ${#targets[@]}))]}
+      # shellcheck disable=SC2086
+      out=$(pgbench $w -T "$SECONDS_PER_RUN" -n -h 127.0.0.1 -p "${port_of[$t]}" -U postgres postgres 2>&1) ||
+        { echo "$out"; die "pgbench $w against $t failed"; }
+      tps[$w,$t]+="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1) "
+      lat[$w,$t]+="$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1) "
+      printf '  round %d  %-16s %-13s tps %10.1f  latency %7.3f ms\n' $((r + 1)) "$w" "$t" \
+        "$(awk '{print $NF}' <<<"${tps[$w,$t]}")" "$(awk '{print $NF}' <<<"${lat[$w,$t]}")"
+    done
   done
 done
 
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 echo
-printf '| workload | target | TPS | avg latency (ms) | vs direct |\n|---|---|---:|---:|---:|\n'
+printf '| workload | target | TPS (median) | avg latency (ms) | vs direct | rounds (TPS) |\n|---|---|---:|---:|---:|---|\n'
+declare -A mtps
 for w in "${WORKLOADS[@]}"; do
-  for t in $TARGETS; do
-    ratio=$(python3 -c "print('%.2f' % (${tps[$w,$t]} / ${tps[$w,direct]:-${tps[$w,$t]}}))")
-    printf '| pgbench %s -T %s | %s | %.0f | %.3f | %s |\n' "$w" "$SECONDS_PER_RUN" "$t" "${tps[$w,$t]}" "${lat[$w,$t]}" "$ratio"
+  for t in "${targets[@]}"; do
+    # shellcheck disable=SC2086
+    mtps[$w,$t]=$(median ${tps[$w,$t]})
+  done
+  for t in "${targets[@]}"; do
+    # shellcheck disable=SC2086
+    mlat=$(median ${lat[$w,$t]})
+    ratio=$(python3 -c "print('%.2f' % (${mtps[$w,$t]} / ${mtps[$w,direct]:-${mtps[$w,$t]}}))")
+    printf '| pgbench %s -T %s | %s | %.0f | %.3f | %s | %s|\n' "$w" "$SECONDS_PER_RUN" "$t" "${mtps[$w,$t]}" \
+      "$mlat" "$ratio" "$(printf '%.0f ' ${tps[$w,$t]})"
   done
 done
+if [[ -n ${port_of[stolon-proxy]:-} && -n ${port_of[haproxy]:-} ]]; then
+  echo
+  for w in "${WORKLOADS[@]}"; do
+    python3 -c "print('stolon-proxy / haproxy TPS, pgbench %s: %.2f' % ('$w', ${mtps[$w,stolon-proxy]} / ${mtps[$w,haproxy]}))"
+  done
+fi
 
 # --- RSS with idle sessions ---------------------------------------------------------------------
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
