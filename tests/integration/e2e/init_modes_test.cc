@@ -32,6 +32,13 @@ using sentinel::testing::Rows;
 using stolon::testing::PgBinDir;
 using stolon::testing::TempDir;
 
+// Prints how long scenario `name` took since `t0`.
+void PrintElapsed(const char* name, std::chrono::steady_clock::time_point t0) {
+  const auto s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0);
+  std::printf("[%s] %lld s\n", name, static_cast<long long>(s.count()));
+}
+
 // A connection through the cluster's first proxy as `user`.
 absl::StatusOr<postgresql::Connection> ProxyConnect(SentinelTestCluster& c,
                                                     const std::string& user,
@@ -185,10 +192,7 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
   EXPECT_TRUE(
       WaitFor([&] { return Rows(c.keeper(standby)) == "one,two"; }, 30s))
       << Rows(c.keeper(standby));
-  std::printf("[sync_not_in_sync] %lld s\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
+  PrintElapsed("sync_not_in_sync", t0);
 }
 
 
@@ -238,10 +242,7 @@ TEST(E2EInitModes, SyncStandbyNotInSyncMinSync0) {
       << last << c.Logs();
   EXPECT_EQ(CdMasterKeeper(c), master);
   EXPECT_FALSE(c.keeper(standby).Running());
-  std::printf("[sync_not_in_sync_min0] %lld s\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
+  PrintElapsed("sync_not_in_sync_min0", t0);
 }
 
 // ---- 2. A standby cluster, then its promotion.
@@ -349,10 +350,7 @@ TEST(E2EInitModes, StandbyClusterInitAndPromote) {
   EXPECT_EQ(CtlStatusMaster(sc), "keeper0");
   // The primary is untouched by the promotion.
   EXPECT_EQ(Rows(pk), "one,two");
-  std::printf("[standby_cluster] %lld s\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
+  PrintElapsed("standby_cluster", t0);
 }
 
 // ---- 3. Point-in-time recovery from a base backup and a WAL archive.
@@ -431,10 +429,7 @@ TEST(E2EInitModes, PointInTimeRecovery) {
   ASSERT_TRUE(conn.ok()) << conn.status();
   EXPECT_TRUE(conn->Exec("insert into t values ('three')").ok());
   EXPECT_TRUE(k.LogContains("restoring the database cluster (point in time recovery)"));
-  std::printf("[pitr] %lld s\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
+  PrintElapsed("pitr", t0);
 }
 
 // ---- 4. initMode existing, with and without mergePgParameters.
@@ -495,10 +490,7 @@ TEST(E2EInitModes, InitExistingMergeAndNoMerge) {
     EXPECT_TRUE(conn->Exec("select 1").ok());
   }
   EXPECT_TRUE(k.LogContains("using an existing database cluster"));
-  std::printf("[init_existing] %lld s\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
+  PrintElapsed("init_existing", t0);
 }
 
 }  // namespace
