@@ -220,9 +220,15 @@ int RunKeeper(KeeperConfig& config) {
   });
   // A pass woken by a db spec change (see cd_notifier below) is followed at once by a probe and an
   // info publish, so the sentinel sees the new role (a promotion) without waiting for their
-  // intervals: pass -> probe -> info, each job waking the next.
+  // intervals: pass -> probe -> info, each job waking the next. What follows such a pass often
+  // shows a moment later (a standby told to follow a new master switches to its timeline once it
+  // streams from it), so for kFastProbeFor after it the probe runs every kFastProbeInterval, and
+  // any probe that sees the timeline, health, db or generation change publishes at once.
+  constexpr auto kFastProbeFor = std::chrono::seconds(3);
+  constexpr auto kFastProbeInterval = std::chrono::milliseconds(200);
   std::atomic<bool> woken_pass{false};
   std::atomic<bool> woken_probe{false};
+  std::atomic<std::chrono::steady_clock::rep> fast_probe_until{0};
   PeriodicJob* probe_job_ptr = nullptr;
   PeriodicJob* info_job_ptr = nullptr;
   PeriodicJob sm_job(
@@ -231,6 +237,8 @@ int RunKeeper(KeeperConfig& config) {
         const bool woken = woken_pass.exchange(false);
         (void)sm.Pass();
         if (woken && probe_job_ptr != nullptr) {
+          fast_probe_until =
+              (std::chrono::steady_clock::now() + kFastProbeFor).time_since_epoch().count();
           woken_probe = true;
           probe_job_ptr->Cancel();
         }
@@ -243,16 +251,28 @@ int RunKeeper(KeeperConfig& config) {
         if (!shared.binary_version()) {
           if (auto v = probe_pg.BinaryVersion(); v.ok()) shared.set_binary_version(*v);
         }
-        shared.set_pg_state(ProbePGState(probe_pg, shared.db_state(), config));
+        const std::optional<cluster::PostgresState> before = shared.pg_state();
+        cluster::PostgresState now = ProbePGState(probe_pg, shared.db_state(), config);
+        const bool changed = !before || before->uid != now.uid ||
+                             before->generation != now.generation ||
+                             before->healthy != now.healthy ||
+                             before->timeline_id != now.timeline_id;
+        shared.set_pg_state(std::move(now));
         // Wake the info publish first: the lag query below must not delay a woken chain.
-        if (woken && info_job_ptr != nullptr) info_job_ptr->Cancel();
+        if ((woken || changed) && info_job_ptr != nullptr) info_job_ptr->Cancel();
         if (serve_metrics) {
           // Only a master answers (a standby's pg_current_wal_lsn() fails): empty otherwise.
           auto lag = probe_pg.GetStandbyReplicationLag();
           metrics.SetStandbyLag(lag.ok() ? std::move(*lag) : std::map<std::string, int64_t>{});
         }
       },
-      [&] { return shared.sleep_interval() / 2; }, stopping);
+      [&]() -> Duration {
+        if (std::chrono::steady_clock::now().time_since_epoch().count() < fast_probe_until.load()) {
+          return kFastProbeInterval;
+        }
+        return shared.sleep_interval() / 2;
+      },
+      stopping);
   probe_job_ptr = &probe_job;
   ReachabilityLog info_log("cannot publish keeper info");
   PeriodicJob info_job(
