@@ -18,7 +18,23 @@ build() {  # build <dir> <cmake args...>
   ninja -C "$dir" --quiet
 }
 
+# As root, the tests run PostgreSQL and our daemons as the unprivileged user, which must reach the
+# built binaries: open the checkout and build directories for search (o+x; a `mktemp -d` clone is
+# 0700), and stop with a clear message when a parent directory is still closed to that user.
+open_to_test_user() {  # open_to_test_user <build dir>
+  [[ $(id -u) -eq 0 ]] || return 0
+  local user=${STOLON_PG_USER:-stolon}
+  chmod o+x "$root" "$root/$1" "$root/$1/bin" 2>/dev/null || true
+  setpriv --reuid="$user" --regid="$user" --init-groups -- test -x "$root/$1/bin/stolon-keeper" || {
+    echo "test: user '$user' cannot reach $root/$1/bin: a parent directory is closed to it" \
+      "(e.g. /root is 0700); clone the repository somewhere it can enter (/srv, /opt, /tmp)" \
+      "or open the parents with chmod o+x" >&2
+    exit 1
+  }
+}
+
 run_suite() {  # run_suite <dir> <label>
+  open_to_test_user "$1"
   echo "test: running the suite in $1 ($2)"
   # shellcheck disable=SC2086
   ctest --test-dir "$1" --output-on-failure --timeout 900 -j3 ${CTEST_ARGS:-}
