@@ -66,6 +66,23 @@ absl::StatusOr<std::string> ProxyQueryOne(SentinelTestCluster& c, const std::str
   return *r->rows[0][0];
 }
 
+// Waits until user01 (a normal user) reads rows "one,two" through the proxy; on timeout the
+// failure carries the last answer or error and every log.
+::testing::AssertionResult WaitUser01SeesBothRows(SentinelTestCluster& c,
+                                                  std::chrono::milliseconds timeout) {
+  std::string last;
+  bool ok = WaitFor(
+      [&] {
+        auto n = ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01",
+                               "password01");
+        last = n.ok() ? *n : std::string(n.status().message());
+        return n.ok() && *n == "one,two";
+      },
+      timeout);
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "user01 last saw: " << last << c.Logs();
+}
+
 bool Exec(const TestKeeper& k, const std::string& sql) {
   auto conn = k.Connect();
   return conn.ok() && conn->Exec(sql).ok();
@@ -175,16 +192,7 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
 
   // The standby is back and in sync: user01 connects and sees both rows.
   c.keeper(standby).Start();
-  std::string last;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto n = ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01",
-                               "password01");
-        last = n.ok() ? *n : std::string(n.status().message());
-        return n.ok() && *n == "one,two";
-      },
-      90s))
-      << last << c.Logs();
+  ASSERT_TRUE(WaitUser01SeesBothRows(c, 90s));
   EXPECT_EQ(WaitSyncStandby(c, 30s), standby) << c.Logs();
   EXPECT_EQ(CdMasterKeeper(c), master);
   EXPECT_TRUE(c.keeper(master).LogContains(
@@ -230,16 +238,7 @@ TEST(E2EInitModes, SyncStandbyNotInSyncMinSync0) {
   // The master's keeper restarts: with nothing to wait for, user01 gets in.
   ASSERT_EQ(c.keeper(master).Stop(), 0) << c.keeper(master).Log();
   c.keeper(master).Start();
-  std::string last;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto n = ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01",
-                               "password01");
-        last = n.ok() ? *n : std::string(n.status().message());
-        return n.ok() && *n == "one,two";
-      },
-      60s))
-      << last << c.Logs();
+  ASSERT_TRUE(WaitUser01SeesBothRows(c, 60s));
   EXPECT_EQ(CdMasterKeeper(c), master);
   EXPECT_FALSE(c.keeper(standby).Running());
   PrintElapsed("sync_not_in_sync_min0", t0);
