@@ -1,6 +1,6 @@
 // proxy_relay_fixed: the relay alone, forwarding to a fixed backend (no store). Used by
 // bench/proxy/run.sh to measure the data path apart from the check loop.
-//   proxy_relay_fixed <listen-port> <backend-host> <backend-port> [buffer-bytes]
+//   proxy_relay_fixed <listen-port> <backend-host> <backend-port> [buffer-bytes] [threads]
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -11,14 +11,16 @@
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s <listen-port> <backend-host> <backend-port> [buffer-bytes]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <listen-port> <backend-host> <backend-port> [buffer-bytes] [threads]\n", argv[0]);
     return 2;
   }
   asio::io_context io(1);
   stolon::proxy::RelayOptions o;
   o.port = static_cast<uint16_t>(std::atoi(argv[1]));
   if (argc > 4) o.buffer_size = static_cast<size_t>(std::atol(argv[4]));
-  stolon::proxy::Relay relay(io, o);
+  o.threads = 0;  // one per CPU, as stolon-proxy
+  if (argc > 5) o.threads = static_cast<unsigned>(std::atoi(argv[5]));
+  stolon::proxy::Relay relay(o);
   if (auto st = relay.StartListening(); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 1;

@@ -23,6 +23,8 @@ ParsedFlags ParseProxyFlags(const std::vector<std::string>& argv,
                  "set tcp keepalive probe count number")->capture_default_str();
   app.add_option("--tcp-keepalive-interval", c.keepalive_interval,
                  "set tcp keepalive interval (seconds)")->capture_default_str();
+  app.add_option("--relay-threads", c.relay_threads,
+                 "threads relaying client connections (0: one per CPU)")->capture_default_str();
 
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   FlagParseResult parsed = ParseCommandLine(app, args, "stolon-proxy", "STPROXY", getenv_fn);
@@ -43,6 +45,9 @@ ParsedFlags ParseProxyFlags(const std::vector<std::string>& argv,
   if (c.keepalive_count < 0) return fail("tcp keepalive count value must be greater or equal to 0");
   if (c.keepalive_interval < 0)
     return fail("tcp keepalive interval value must be greater or equal to 0");
+  if (c.relay_threads < 0 || c.relay_threads > 256)
+    return fail(fmt::format("invalid --relay-threads {}: must be between 0 (one per CPU) and 256",
+                            c.relay_threads));
   if (c.port < 0 || c.port > 65535)
     return fail(fmt::format("invalid --port {}: must be between 0 and 65535", c.port));
   if (absl::Status st = ValidateCommonConfig(c.common); !st.ok()) return fail(std::string(st.message()));

@@ -21,6 +21,8 @@ struct ProxyConfig {
   int keepalive_idle = 0;      // seconds, 0 = OS default
   int keepalive_count = 0;     // probes, 0 = OS default
   int keepalive_interval = 0;  // seconds, 0 = OS default
+  // Not in stolon: relay threads, 0 = one per CPU (what HAProxy does by default).
+  int relay_threads = 0;
 };
 
 // Outcome of parsing: either a config to run, or an exit (help/version text, or an error line).

@@ -1,16 +1,21 @@
 #include "proxy/relay.h"
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <unordered_set>
+#include <latch>
+#include <system_error>
+#include <thread>
 #include <utility>
-
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -18,343 +23,595 @@
 namespace stolon::proxy {
 
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
-constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-// One proxied connection: both sockets live in the Serve coroutine frame; the registry points at
-// them so that fencing can close them from outside.
-struct Relay::Session {
-  tcp::socket client;
-  tcp::socket server;
-  bool fenced = false;  // closed by SetDestination/CloseAll (not an I/O error)
-
-  asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to, size_t max_read,
-                             std::atomic<uint64_t>& bytes);
-
-  // Closing cancels the pending operations of both directions; they complete with errors and
-  // the coroutine unwinds.
-  void Close() {
-    asio::error_code ignored;
-    client.close(ignored);
-    server.close(ignored);
-  }
-};
-
-struct Relay::Shared {
-  explicit Shared(RelayOptions o) : opts(std::move(o)) {}
-  const RelayOptions opts;
-  Destination destination;
-  std::unordered_set<Session*> sessions;
-  bool shut_down = false;  // the Relay is gone: refuse everything
-
+struct Relay::Counters {
   std::atomic<uint64_t> accepted{0}, refused{0}, dial_failures{0}, closed_by_fencing{0},
       bytes_to_server{0}, bytes_to_client{0}, accept_errors{0}, open{0};
-
-  size_t CloseAll() {
-    size_t n = sessions.size();
-    for (Session* s : sessions) {
-      s->fenced = true;
-      s->Close();
-    }
-    sessions.clear();  // each Serve removes itself too; erase of a missing key is harmless
-    closed_by_fencing.fetch_add(n, std::memory_order_relaxed);
-    return n;
-  }
 };
 
 namespace {
 
+constexpr uint64_t kWakeTag = 1;    // epoll data of the worker's eventfd
+constexpr uint64_t kListenTag = 2;  // epoll data of the listening socket
+// Reads one direction makes per wake-up before it lets the thread's other sessions run (a bulk
+// transfer must not starve them); it continues after the next epoll_wait.
+constexpr int kReadsPerTurn = 16;
+constexpr int kAcceptsPerTurn = 64;
+
+std::system_error SysError(const char* what) {
+  return std::system_error(errno, std::generic_category(), what);
+}
+
+struct Session;
+
+// One socket of a session, and the data read from the other socket that it has not taken yet.
+struct Side {
+  Session* session = nullptr;
+  int fd = -1;
+  bool read_done = false;  // EOF read from this socket
+  std::unique_ptr<char[]> pending;
+  size_t pending_off = 0, pending_len = 0;
+  std::atomic<uint64_t>* bytes_in = nullptr;  // counts what is written *to* this socket
+};
+
+struct Session {
+  Side client, server;
+  tcp::endpoint dest;
+  bool connecting = true;
+  bool closed = false;
+  Session* prev = nullptr;
+  Session* next = nullptr;
+};
+
+Side& Other(Side& s) {
+  Session& x = *s.session;
+  return &s == &x.client ? x.server : x.client;
+}
+
 // Best-effort socket tuning; a failure only costs latency, so it is logged at debug level.
-void SetIntOption(tcp::socket& s, int level, int name, int value, const char* what) {
-  if (setsockopt(s.native_handle(), level, name, &value, sizeof value) != 0) {
+void SetIntOption(int fd, int level, int name, int value, const char* what) {
+  if (setsockopt(fd, level, name, &value, sizeof value) != 0) {
     spdlog::debug("setsockopt {} failed: {}", what, std::strerror(errno));
   }
 }
 
-void ConfigureClient(tcp::socket& s, const RelayOptions& o) {
-  asio::error_code ec;
-  s.set_option(tcp::no_delay(true), ec);
-  s.set_option(asio::socket_base::keep_alive(true), ec);
+void ConfigureClient(int fd, const RelayOptions& o) {
+  SetIntOption(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+  SetIntOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
   if (o.keepalive_idle.count() > 0)
-    SetIntOption(s, IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(o.keepalive_idle.count()), "TCP_KEEPIDLE");
-  if (o.keepalive_count > 0) SetIntOption(s, IPPROTO_TCP, TCP_KEEPCNT, o.keepalive_count, "TCP_KEEPCNT");
+    SetIntOption(fd, IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(o.keepalive_idle.count()),
+                 "TCP_KEEPIDLE");
+  if (o.keepalive_count > 0)
+    SetIntOption(fd, IPPROTO_TCP, TCP_KEEPCNT, o.keepalive_count, "TCP_KEEPCNT");
   if (o.keepalive_interval.count() > 0)
-    SetIntOption(s, IPPROTO_TCP, TCP_KEEPINTVL, static_cast<int>(o.keepalive_interval.count()),
+    SetIntOption(fd, IPPROTO_TCP, TCP_KEEPINTVL, static_cast<int>(o.keepalive_interval.count()),
                  "TCP_KEEPINTVL");
-}
-
-// The read buffer of every session served by this thread. Data passes through it between a
-// non-blocking read and the write that follows it without suspending in between, so sessions can
-// share it; sessions therefore own no buffer while they wait for data.
-char* ScratchBuffer(size_t size) {
-  thread_local std::unique_ptr<char[]> buffer;
-  thread_local size_t capacity = 0;
-  if (capacity < size) {
-    buffer.reset(new char[size]);  // uninitialised: pages are touched only by data
-    capacity = size;
-  }
-  return buffer.get();
 }
 
 }  // namespace
 
-// Copies `from` → `to` until EOF or an error. The next read is only issued after the previous
-// data was written (backpressure: a slow reader stalls its writer, nothing queues).
-//
-// Memory: an idle session must cost as little as possible (a proxy holds thousands of them), so
-// a quiet direction keeps no read pending on a buffer of its own. It waits for readability,
-// reads into the thread's scratch buffer (up to `max_read` bytes per syscall) and writes at once
-// without blocking; only what the peer cannot take right now is copied into a buffer of the
-// session, sent asynchronously and freed. For request/response traffic this makes the same
-// syscalls as reading into a buffer of our own. A read that returned less than it asked for
-// emptied the socket, so the next step is the readiness wait, not a read that would fail with
-// EAGAIN (strace, per `pgbench -S` transaction: 2 sendto, 2 recvfrom, 2 epoll_ctl; 4 recvfrom, half
-// of them EAGAIN, before). Bulk data would pay a copy and an allocation whenever
-// the peer lags, so after a read of kBulkRead bytes or more the direction reads straight into a
-// `max_read` buffer of its own and drops it again after kBackToWait consecutive smaller reads.
-//
-// On EOF the write side of `to` is shut down (half-close) and the other direction keeps going; on
-// any error the whole session is closed so the other direction stops too.
-asio::awaitable<void> Relay::Session::Pump(tcp::socket& from, tcp::socket& to, size_t max_read,
-                                           std::atomic<uint64_t>& bytes) {
-  constexpr size_t kBulkRead = 8 * 1024;
-  constexpr int kBackToWait = 16;
-  std::unique_ptr<char[]> big;  // set while the direction carries bulk data
-  int small_reads = 0;
-  // True when the socket had nothing more to read: a read that returned less than asked for
-  // took everything the kernel held (TCP hands over all it has, up to the size asked).
-  bool drained = false;
-  // What to do when a read failed; returns normally so the caller can co_return.
-  auto read_failed = [&](const asio::error_code& ec) {
-    if (ec == asio::error::eof && !fenced) {
-      asio::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
-    } else {
-      Close();
+// A relay thread: its epoll set, the sessions it accepted, and a queue of control calls.
+class Relay::Worker {
+ public:
+  explicit Worker(Relay& relay)
+      : relay_(relay),
+        opts_(relay.opts_),
+        c_(*relay.counters_),
+        scratch_(new char[opts_.buffer_size]) {  // uninitialised: pages are touched only by data
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw SysError("epoll_create1");
+    wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakefd_ < 0) {
+      int e = errno;
+      close(epfd_);
+      throw std::system_error(e, std::generic_category(), "eventfd");
     }
-  };
-  for (;;) {
-    if (big) {
-      auto [rec, n] = co_await from.async_read_some(asio::buffer(big.get(), max_read), kAsTuple);
-      if (rec) {
-        read_failed(rec);
-        co_return;
-      }
-      auto [wec, written] = co_await asio::async_write(to, asio::buffer(big.get(), n), kAsTuple);
-      if (wec) {
-        Close();
-        co_return;
-      }
-      bytes.fetch_add(written, std::memory_order_relaxed);
-      if (n >= kBulkRead) {
-        small_reads = 0;
-      } else if (++small_reads >= kBackToWait) {
-        big.reset();
-        small_reads = 0;
-      }
-      continue;
-    }
-    if (drained) {
-      // The last read emptied the socket: wait for more rather than read into EAGAIN first.
-      // (The wait re-arms the descriptor in epoll, which reports data that arrived meanwhile.)
-      auto [wec] = co_await from.async_wait(tcp::socket::wait_read, kAsTuple);
-      if (wec) {
-        Close();
-        co_return;
-      }
-      drained = false;
-    }
-    asio::error_code rec;
-    char* buf = ScratchBuffer(max_read);
-    const size_t n = from.read_some(asio::buffer(buf, max_read), rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) {
-      drained = true;
-      continue;
-    }
-    if (rec) {
-      read_failed(rec);
-      co_return;
-    }
-    asio::error_code sec;
-    size_t sent = to.write_some(asio::buffer(buf, n), sec);
-    if (sec == asio::error::would_block || sec == asio::error::try_again) {
-      sent = 0;
-    } else if (sec) {
-      Close();
-      co_return;
-    }
-    if (sent < n) {
-      // The peer is slow: keep the rest in a buffer of our own until it is written.
-      const size_t rest = n - sent;
-      std::unique_ptr<char[]> pending(new char[rest]);
-      std::memcpy(pending.get(), buf + sent, rest);
-      auto [wec, written] = co_await asio::async_write(to, asio::buffer(pending.get(), rest), kAsTuple);
-      if (wec) {
-        Close();
-        co_return;
-      }
-      sent += written;
-    }
-    bytes.fetch_add(sent, std::memory_order_relaxed);
-    drained = n < max_read;
-    // Uninitialised on purpose: pages are touched only by the data that arrives.
-    if (n >= kBulkRead && max_read > kBulkRead) big.reset(new char[max_read]);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+    thread_ = std::thread([this] { Run(); });
   }
+
+  ~Worker() {
+    Post([this] { stop_ = true; });
+    thread_.join();
+    CloseAllSessions();
+    FreeDead();
+    close(wakefd_);
+    close(epfd_);
+  }
+
+  // Queues `f` to run on this worker's thread (thread-safe).
+  void Post(std::function<void()> f) {
+    {
+      std::lock_guard l(mu_);
+      queue_.push_back(std::move(f));
+    }
+    uint64_t one = 1;
+    ssize_t r = write(wakefd_, &one, sizeof one);
+    (void)r;  // the eventfd cannot overflow at these counts
+  }
+
+  // The following run on the worker's thread (through Post).
+  void AddListener(int fd) {
+    listen_fd_ = fd;
+    accept_paused_ = false;
+    backoff_ = std::chrono::milliseconds(10);
+    WatchListener();
+  }
+  void RemoveListener() {
+    if (listen_fd_ >= 0 && !accept_paused_) epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    listen_fd_ = -1;
+    accept_paused_ = false;
+  }
+  size_t CloseAllSessions() {
+    size_t n = 0;
+    while (head_) {
+      Close(*head_);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  void WatchListener() {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;  // level-triggered; one waiting thread per wake-up
+    ev.data.u64 = kListenTag;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
+      spdlog::error("relay: cannot watch the listening socket: {}", std::strerror(errno));
+  }
+
+  void Run() {
+    std::vector<epoll_event> events(256);
+    while (!stop_) {
+      int timeout = -1;
+      if (!again_.empty()) {
+        timeout = 0;
+      } else if (accept_paused_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            accept_resume_ - std::chrono::steady_clock::now());
+        timeout = static_cast<int>(std::max<int64_t>(left.count() + 1, 0));
+      }
+      int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), timeout);
+      if (n < 0 && errno != EINTR) {
+        spdlog::error("relay: epoll_wait failed: {}", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      for (int i = 0; i < n; ++i) {
+        const uint64_t tag = events[i].data.u64;
+        if (tag == kWakeTag) {
+          RunQueued();
+        } else if (tag == kListenTag) {
+          if (listen_fd_ >= 0 && !accept_paused_) Accept();
+        } else {
+          OnEvents(*static_cast<Side*>(events[i].data.ptr), events[i].events);
+        }
+      }
+      if (!again_.empty()) {
+        std::vector<Side*> again;
+        again.swap(again_);
+        for (Side* s : again)
+          if (!s->session->closed) Pump(*s, true);
+      }
+      if (accept_paused_ && std::chrono::steady_clock::now() >= accept_resume_ && listen_fd_ >= 0) {
+        accept_paused_ = false;
+        WatchListener();
+      }
+      FreeDead();
+    }
+  }
+
+  void RunQueued() {
+    uint64_t v;
+    ssize_t r = read(wakefd_, &v, sizeof v);
+    (void)r;
+    std::vector<std::function<void()>> q;
+    {
+      std::lock_guard l(mu_);
+      q.swap(queue_);
+    }
+    for (auto& f : q) f();
+  }
+
+  void Accept() {
+    for (int i = 0; i < kAcceptsPerTurn; ++i) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+        // Typically EMFILE/ENFILE/ENOBUFS: the pending connection stays in the backlog; stop
+        // watching the listener for a while rather than spin, doubling up to 1s.
+        c_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("accept failed: {}; retrying in {}ms", std::strerror(errno), backoff_.count());
+        epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        accept_paused_ = true;
+        accept_resume_ = std::chrono::steady_clock::now() + backoff_;
+        backoff_ = std::min<std::chrono::milliseconds>(backoff_ * 2, std::chrono::seconds(1));
+        return;
+      }
+      backoff_ = std::chrono::milliseconds(10);
+      c_.accepted.fetch_add(1, std::memory_order_relaxed);
+      // The thread woken for the listener may take many connections in a row (pgbench opens
+      // all of its clients at once): each goes to the thread with the fewest, so that all
+      // threads share the load.
+      Worker& target = relay_.LeastLoaded(*this);
+      target.load_.fetch_add(1, std::memory_order_relaxed);
+      if (&target == this) {
+        Adopt(fd);
+      } else {
+        target.Post([&target, fd] { target.Adopt(fd); });
+      }
+    }
+  }
+
+ public:
+  // Serves a connection accepted for this thread. The destination is read here, on the thread
+  // that will own the session, so a fence (which runs on every thread after the destination
+  // changed) closes it if it was made with the old one.
+  void Adopt(int client_fd) {
+    Destination dest = relay_.destination();
+    if (!dest) {
+      c_.refused.fetch_add(1, std::memory_order_relaxed);
+      close(client_fd);
+      load_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    StartSession(client_fd, *dest);
+  }
+
+  size_t load() const { return load_.load(std::memory_order_relaxed); }
+
+ private:
+  void StartSession(int client_fd, const tcp::endpoint& dest) {
+    ConfigureClient(client_fd, opts_);
+    int sfd = socket(dest.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sfd < 0) {
+      DialFailed(dest, std::strerror(errno));
+      close(client_fd);
+      load_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    SetIntOption(sfd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+    bool connected = connect(sfd, dest.data(), static_cast<socklen_t>(dest.size())) == 0;
+    if (!connected && errno != EINPROGRESS) {
+      DialFailed(dest, std::strerror(errno));
+      close(sfd);
+      close(client_fd);
+      load_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    auto* s = new Session;
+    s->client = Side{s, client_fd};
+    s->server = Side{s, sfd};
+    s->dest = dest;
+    s->server.bytes_in = &c_.bytes_to_server;
+    s->client.bytes_in = &c_.bytes_to_client;
+    s->next = head_;
+    if (head_) head_->prev = s;
+    head_ = s;
+    c_.open.fetch_add(1, std::memory_order_relaxed);
+    // Edge-triggered: each socket is registered once, for both directions, for its lifetime.
+    for (Side* side : {&s->client, &s->server}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.ptr = side;
+      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, side->fd, &ev) != 0) {
+        spdlog::warn("relay: cannot watch a connection: {}", std::strerror(errno));
+        Close(*s);
+        return;
+      }
+    }
+    if (connected) Connected(*s);
+  }
+
+  void DialFailed(const tcp::endpoint& dest, const char* why) {
+    c_.dial_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("cannot connect to {}:{}: {}", dest.address().to_string(), dest.port(), why);
+  }
+
+  void Connected(Session& s) {
+    s.connecting = false;
+    // Data the client sent while the backend connection was being made has been waiting.
+    Pump(s.client, true);
+    if (!s.closed) Pump(s.server, true);
+  }
+
+  void OnEvents(Side& side, uint32_t events) {
+    Session& s = *side.session;
+    if (s.closed) return;
+    if (s.connecting) {
+      // Client data waits in the kernel until the backend connection is made.
+      if (&side != &s.server || !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(s.server.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err != 0) {
+        DialFailed(s.dest, std::strerror(err));
+        Close(s);
+        return;
+      }
+      Connected(s);
+      return;
+    }
+    if ((events & EPOLLOUT) && side.pending) {
+      if (!Flush(side)) return;  // still waiting, or closed
+      // Written out: the other socket may have data it stopped reading for us, and an EOF whose
+      // event came while it was paused.
+      Pump(Other(side), true);
+      if (s.closed) return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      if (side.read_done && (events & EPOLLERR)) {
+        Close(s);  // nothing more can be read and the socket failed: the session is over
+        return;
+      }
+      // A peer's FIN that came before this event was collected shows as EPOLLRDHUP and raises
+      // no further event: read up to the EOF then, not only up to the first short read.
+      Pump(side, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+    }
+  }
+
+  // Writes side.pending to side.fd. True when everything is written; false when the socket is
+  // full (EPOLLOUT will call again) or the session was closed.
+  bool Flush(Side& to) {
+    while (to.pending_off < to.pending_len) {
+      ssize_t w = send(to.fd, to.pending.get() + to.pending_off, to.pending_len - to.pending_off,
+                       MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        Close(*to.session);
+        return false;
+      }
+      to.pending_off += static_cast<size_t>(w);
+      to.bytes_in->fetch_add(static_cast<uint64_t>(w), std::memory_order_relaxed);
+    }
+    to.pending.reset();
+    to.pending_off = to.pending_len = 0;
+    return true;
+  }
+
+  // Copies from `from` to the other socket until `from` is empty, the other socket is full, or
+  // kReadsPerTurn reads were made. A read that returned less than it asked for emptied the socket
+  // (TCP hands over all it holds, up to the size asked), so no read ends in EAGAIN in the usual
+  // request/response exchange; with edge-triggered epoll the next arrival, data or FIN, wakes us
+  // again. `to_the_end` reads on until EAGAIN or EOF instead: for a socket whose events were not
+  // all seen (a FIN already reported, a pause for backpressure, a backend still connecting).
+  void Pump(Side& from, bool to_the_end = false) {
+    Side& to = Other(from);
+    Session& s = *from.session;
+    if (from.read_done || to.pending || s.closed) return;
+    const size_t max = opts_.buffer_size;
+    char* buf = scratch_.get();
+    for (int i = 0; i < kReadsPerTurn; ++i) {
+      ssize_t n = recv(from.fd, buf, max, 0);
+      if (n > 0) {
+        ssize_t w = send(to.fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+        if (w < 0) {
+          if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            Close(s);
+            return;
+          }
+          w = 0;
+        }
+        to.bytes_in->fetch_add(static_cast<uint64_t>(w), std::memory_order_relaxed);
+        if (w < n) {
+          // The peer is slow: keep the rest until EPOLLOUT; stop reading meanwhile.
+          to.pending_len = static_cast<size_t>(n - w);
+          to.pending.reset(new char[to.pending_len]);
+          std::memcpy(to.pending.get(), buf + w, to.pending_len);
+          return;
+        }
+        if (static_cast<size_t>(n) < max && !to_the_end) return;
+        continue;
+      }
+      if (n == 0) {
+        from.read_done = true;
+        if (to.read_done) {
+          Close(s);  // both directions finished
+        } else {
+          shutdown(to.fd, SHUT_WR);  // half-close: the other direction keeps going
+        }
+        return;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      Close(s);
+      return;
+    }
+    again_.push_back(&from);
+  }
+
+  void Close(Session& s) {
+    if (s.closed) return;
+    s.closed = true;
+    close(s.client.fd);  // also removes it from the epoll set
+    close(s.server.fd);
+    if (s.prev)
+      s.prev->next = s.next;
+    else
+      head_ = s.next;
+    if (s.next) s.next->prev = s.prev;
+    c_.open.fetch_sub(1, std::memory_order_relaxed);
+    load_.fetch_sub(1, std::memory_order_relaxed);
+    dead_.push_back(&s);  // freed after the current batch of events, which may name it
+  }
+
+  void FreeDead() {
+    if (dead_.empty()) return;
+    std::erase_if(again_, [](Side* s) { return s->session->closed; });
+    for (Session* s : dead_) delete s;
+    dead_.clear();
+  }
+
+  Relay& relay_;
+  const RelayOptions& opts_;
+  Counters& c_;
+  std::unique_ptr<char[]> scratch_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;
+  Session* head_ = nullptr;
+  std::vector<Session*> dead_;
+  std::vector<Side*> again_;
+  int listen_fd_ = -1;
+  bool accept_paused_ = false;
+  std::chrono::steady_clock::time_point accept_resume_;
+  std::chrono::milliseconds backoff_{10};
+  bool stop_ = false;
+  // Sessions this thread serves plus connections handed to it and not yet adopted.
+  std::atomic<size_t> load_{0};
+  std::thread thread_;
+};
+
+Relay::Worker& Relay::LeastLoaded(Worker& self) {
+  Worker* best = &self;
+  size_t best_load = self.load();
+  for (auto& w : workers_) {
+    const size_t l = w->load();
+    if (l < best_load) {
+      best = w.get();
+      best_load = l;
+    }
+  }
+  return *best;
 }
 
-Relay::Relay(asio::io_context& io, RelayOptions opts)
-    : io_(io), opts_(opts), shared_(std::make_shared<Shared>(std::move(opts))) {}
+namespace {
+
+// The CPUs this process may run on (a container's cpuset, taskset), as HAProxy counts them.
+unsigned UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+Relay::Relay(RelayOptions opts) : opts_(std::move(opts)), counters_(std::make_unique<Counters>()) {
+  const unsigned n = opts_.threads == 0 ? UsableCpus() : opts_.threads;
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this));
+}
 
 Relay::~Relay() {
   StopListening();
-  shared_->shut_down = true;
-  shared_->destination.reset();
-  shared_->CloseAll();
+  SetDestination(std::nullopt);
+  workers_.clear();  // each worker stops its thread and closes what is left
 }
 
-const Relay::Destination& Relay::destination() const { return shared_->destination; }
+void Relay::OnEveryWorker(const std::function<void(Worker&)>& f) {
+  std::latch done(static_cast<std::ptrdiff_t>(workers_.size()));
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->Post([wp, &f, &done] {
+      f(*wp);
+      done.count_down();
+    });
+  }
+  done.wait();
+}
+
+Relay::Destination Relay::destination() const {
+  std::lock_guard l(dest_mu_);
+  return destination_;
+}
 
 absl::Status Relay::StartListening() {
-  if (acceptor_) return absl::OkStatus();
-  asio::error_code ec;
-  auto addr = asio::ip::make_address(opts_.listen_address, ec);
-  if (ec) {
-    // A host name: resolve it once (blocking is fine, this runs rarely).
-    tcp::resolver resolver(io_);
-    auto results = resolver.resolve(opts_.listen_address, std::to_string(opts_.port), ec);
-    if (ec || results.empty())
-      return absl::InvalidArgumentError(fmt::format(
-          "cannot resolve listen address \"{}\": {}", opts_.listen_address, ec.message()));
-    addr = results.begin()->endpoint().address();
-  }
-  tcp::endpoint ep(addr, opts_.port);
-  auto acc = std::make_shared<tcp::acceptor>(io_);
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
+  std::lock_guard control(control_mu_);
+  if (listen_fd_ >= 0) return absl::OkStatus();
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(opts_.port);
+  if (int rc = getaddrinfo(opts_.listen_address.c_str(), port.c_str(), &hints, &res);
+      rc != 0 || !res)
+    return absl::InvalidArgumentError(fmt::format("cannot resolve listen address \"{}\": {}",
+                                                  opts_.listen_address, gai_strerror(rc)));
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd, res->ai_addr, res->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
+  if (!ok) {
+    std::string why = std::strerror(errno);
+    if (fd >= 0) close(fd);
     return absl::UnavailableError(
-        fmt::format("cannot listen on {}:{}: {}", opts_.listen_address, opts_.port, ec.message()));
-  acceptor_ = acc;
-  asio::co_spawn(io_, AcceptLoop(shared_, std::move(acc)), asio::detached);
+        fmt::format("cannot listen on {}:{}: {}", opts_.listen_address, opts_.port, why));
+  }
+  OnEveryWorker([fd](Worker& w) { w.AddListener(fd); });
+  listen_fd_ = fd;
   return absl::OkStatus();
 }
 
 void Relay::StopListening() {
-  if (!acceptor_) return;
-  asio::error_code ignored;
-  acceptor_->close(ignored);
-  acceptor_.reset();
+  std::lock_guard control(control_mu_);
+  if (listen_fd_ < 0) return;
+  // Every thread forgets the socket before it is closed, so none can accept on a reused number.
+  OnEveryWorker([](Worker& w) { w.RemoveListener(); });
+  close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+bool Relay::listening() const {
+  std::lock_guard control(control_mu_);
+  return listen_fd_ >= 0;
 }
 
 uint16_t Relay::local_port() const {
-  if (!acceptor_) return 0;
-  asio::error_code ec;
-  auto ep = acceptor_->local_endpoint(ec);
-  return ec ? 0 : ep.port();
+  std::lock_guard control(control_mu_);
+  if (listen_fd_ < 0) return 0;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
 size_t Relay::SetDestination(Destination dest) {
-  if (dest == shared_->destination) return 0;
-  // Fence first: nothing may stay connected to the old destination once the new one is visible.
-  size_t closed = shared_->CloseAll();
-  shared_->destination = std::move(dest);
+  std::lock_guard control(control_mu_);
+  {
+    std::lock_guard l(dest_mu_);
+    if (dest == destination_) return 0;
+    // Fence first: while the old connections are being closed, new ones are refused.
+    destination_.reset();
+  }
+  std::atomic<size_t> closed{0};
+  OnEveryWorker([&closed](Worker& w) { closed += w.CloseAllSessions(); });
+  counters_->closed_by_fencing.fetch_add(closed, std::memory_order_relaxed);
+  std::lock_guard l(dest_mu_);
+  destination_ = std::move(dest);
   return closed;
 }
 
-size_t Relay::CloseAll() { return shared_->CloseAll(); }
+size_t Relay::CloseAll() {
+  std::lock_guard control(control_mu_);
+  std::atomic<size_t> closed{0};
+  OnEveryWorker([&closed](Worker& w) { closed += w.CloseAllSessions(); });
+  counters_->closed_by_fencing.fetch_add(closed, std::memory_order_relaxed);
+  return closed;
+}
 
-size_t Relay::open_connections() const { return shared_->sessions.size(); }
+size_t Relay::open_connections() const { return counters_->open.load(); }
+
+unsigned Relay::threads() const { return static_cast<unsigned>(workers_.size()); }
 
 RelayStats Relay::stats() const {
-  const Shared& s = *shared_;
+  const Counters& s = *counters_;
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return RelayStats{ld(s.open),          ld(s.accepted),        ld(s.refused),
-                    ld(s.dial_failures), ld(s.closed_by_fencing), ld(s.bytes_to_server),
-                    ld(s.bytes_to_client), ld(s.accept_errors)};
-}
-
-asio::awaitable<void> Relay::AcceptLoop(std::shared_ptr<Shared> shared,
-                                        std::shared_ptr<tcp::acceptor> acceptor) {
-  using namespace std::chrono_literals;
-  auto backoff = 10ms;
-  asio::steady_timer timer(acceptor->get_executor());
-  while (acceptor->is_open()) {
-    auto [ec, sock] = co_await acceptor->async_accept(kAsTuple);
-    if (!acceptor->is_open() || shared->shut_down) co_return;  // StopListening or Relay gone
-    if (ec) {
-      // Typically EMFILE/ENFILE/ENOBUFS: the pending connection stays in the backlog; wait
-      // rather than spin or die, doubling up to 1s while the failure persists.
-      shared->accept_errors.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("accept failed: {}; retrying in {}ms", ec.message(), backoff.count());
-      timer.expires_after(backoff);
-      co_await timer.async_wait(kAsTuple);
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1s);
-      continue;
-    }
-    backoff = 10ms;
-    shared->accepted.fetch_add(1, std::memory_order_relaxed);
-    if (!shared->destination) {
-      shared->refused.fetch_add(1, std::memory_order_relaxed);
-      asio::error_code ignored;
-      sock.close(ignored);
-      continue;
-    }
-    asio::co_spawn(acceptor->get_executor(), Serve(shared, std::move(sock), *shared->destination),
-                   asio::detached);
-  }
-}
-
-asio::awaitable<void> Relay::Serve(std::shared_ptr<Shared> shared, tcp::socket client,
-                                   tcp::endpoint dest) {
-  // co_spawn starts this coroutine later than the accept: if the destination changed meanwhile,
-  // the connection belongs to the new state, so re-check before registering.
-  if (shared->shut_down || !shared->destination || *shared->destination != dest) {
-    if (!shared->destination) {
-      shared->refused.fetch_add(1, std::memory_order_relaxed);
-      asio::error_code ignored;
-      client.close(ignored);
-      co_return;
-    }
-    dest = *shared->destination;
-  }
-  auto ex = client.get_executor();
-  // On the heap rather than in the coroutine frame: keeps frames small (Asio recycles small
-  // frames; GCC also misreports large ones under -fsanitize as mismatched new/delete).
-  auto session = std::unique_ptr<Session>(new Session{std::move(client), tcp::socket(ex), false});
-  Session& s = *session;
-  shared->sessions.insert(&s);
-  shared->open.fetch_add(1, std::memory_order_relaxed);
-  struct Unregister {
-    Shared& sh;
-    Session& s;
-    ~Unregister() {
-      sh.sessions.erase(&s);
-      sh.open.fetch_sub(1, std::memory_order_relaxed);
-      s.Close();
-    }
-  } unregister{*shared, s};
-
-  const RelayOptions& o = shared->opts;
-  ConfigureClient(s.client, o);
-  auto [cec] = co_await s.server.async_connect(dest, kAsTuple);
-  if (cec || s.fenced) {
-    if (!s.fenced) {
-      shared->dial_failures.fetch_add(1, std::memory_order_relaxed);
-      spdlog::debug("cannot connect to {}:{}: {}", dest.address().to_string(), dest.port(),
-                    cec.message());
-    }
-    co_return;
-  }
-  asio::error_code ignored;
-  s.server.set_option(tcp::no_delay(true), ignored);
-  // Pump reads and writes without blocking (see there).
-  s.client.non_blocking(true, ignored);
-  s.server.non_blocking(true, ignored);
-
-  co_await (s.Pump(s.client, s.server, o.buffer_size, shared->bytes_to_server) &&
-            s.Pump(s.server, s.client, o.buffer_size, shared->bytes_to_client));
+  return RelayStats{ld(s.open),
+                    ld(s.accepted),
+                    ld(s.refused),
+                    ld(s.dial_failures),
+                    ld(s.closed_by_fencing),
+                    ld(s.bytes_to_server),
+                    ld(s.bytes_to_client),
+                    ld(s.accept_errors)};
 }
 
 }  // namespace stolon::proxy

@@ -1,25 +1,38 @@
 // The TCP relay of stolon-proxy: accepts client connections and pipes each one, byte for byte, to
 // the current destination (the master PostgreSQL), never inspecting the protocol (stolon's pollon).
 //
-// Threading: a Relay lives on one executor (a single-threaded io_context in the daemon). Every
-// method except stats() must be called on that executor's thread (from a handler posted to it,
-// or before/after the io_context runs). The daemon's check loop therefore posts its decisions.
+// Data path: `threads` relay threads, each with its own edge-triggered epoll set. Every thread
+// waits on the listening socket (EPOLLEXCLUSIVE: one thread is woken per burst of connections)
+// and hands each connection it accepts to the thread serving the fewest, which keeps it until it
+// closes, so a connection never changes threads again and its state needs no lock. Per message one
+// recv into the thread's scratch buffer and one send to the peer: a short read means the socket is
+// empty and the next edge will say when more arrives, so no read ever ends in EAGAIN and no
+// per-message epoll_ctl is needed. Only data the peer cannot take right now is copied into a buffer
+// of the session (freed once written), and the direction stops reading until it is written
+// (backpressure). An idle session owns no buffer.
+//
+// Threading of the API: every method may be called from any thread except the relay's own (the
+// daemon calls them from its io thread, tests from theirs). Control calls (listening, destination,
+// CloseAll) are serialised among themselves and wait until every relay thread has applied them.
 //
 // Fencing (what keeps clients off an old master): any change of destination, including to or
-// from "none", closes every proxied connection (both client and backend side) before the new
-// destination is stored, so no connection accepted later can reach the old one and no old
-// connection survives the switch. Setting the same destination again changes nothing. While the
-// destination is none, accepted connections are closed at once.
+// from "none", first sets the destination to none and closes every proxied connection (both
+// client and backend side) on every relay thread, and only then stores the new destination: when
+// SetDestination returns, no connection to the old destination is left and none accepted later
+// can reach it. Setting the same destination again changes nothing. While the destination is
+// none, accepted connections are closed at once.
 #pragma once
 
+#include <asio/ip/tcp.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
-
-#include <asio.hpp>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -32,42 +45,42 @@ struct RelayOptions {
   std::chrono::seconds keepalive_idle{0};
   int keepalive_count = 0;
   std::chrono::seconds keepalive_interval{0};
-  // The largest read per syscall. Reads go into one scratch buffer of this size per thread; a
-  // session holds a buffer of its own only while its peer cannot take the data read for it.
+  // The largest read per syscall, and the size of each relay thread's scratch buffer.
   size_t buffer_size = 32 * 1024;
+  // Relay threads; 0 means one per CPU this process may run on (its affinity mask).
+  unsigned threads = 1;
 };
 
 // Counters since construction; readable from any thread.
 struct RelayStats {
-  uint64_t open = 0;                // proxied connections open right now (incl. dialing)
-  uint64_t accepted = 0;            // client connections accepted
-  uint64_t refused = 0;             // closed at accept because there was no destination
-  uint64_t dial_failures = 0;       // backend connect failed
-  uint64_t closed_by_fencing = 0;   // closed by a destination change or CloseAll()
-  uint64_t bytes_to_server = 0;     // client → backend
-  uint64_t bytes_to_client = 0;     // backend → client
-  uint64_t accept_errors = 0;       // accept() failures (each followed by a back-off)
+  uint64_t open = 0;               // proxied connections open right now (incl. dialing)
+  uint64_t accepted = 0;           // client connections accepted
+  uint64_t refused = 0;            // closed at accept because there was no destination
+  uint64_t dial_failures = 0;      // backend connect failed
+  uint64_t closed_by_fencing = 0;  // closed by a destination change or CloseAll()
+  uint64_t bytes_to_server = 0;    // client → backend
+  uint64_t bytes_to_client = 0;    // backend → client
+  uint64_t accept_errors = 0;      // accept() failures (each followed by a back-off)
 };
 
 class Relay {
  public:
   using Destination = std::optional<asio::ip::tcp::endpoint>;
 
-  // Creates a relay that is not listening and has no destination.
-  Relay(asio::io_context& io, RelayOptions opts);
-  // Closes the listener and every connection. Coroutines still pending finish (with errors) when
-  // the io_context next runs, or are destroyed with it; they never touch the Relay after this.
+  // Starts the relay threads; the relay is not listening and has no destination. Throws
+  // std::system_error when the OS refuses the epoll set or a thread.
+  explicit Relay(RelayOptions opts);
+  // Stops listening, closes every connection and joins the relay threads.
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
   // Opens the listening socket on listen_address:port. Idempotent: OK when already listening.
-  // Fails (and stays closed) when the address cannot be bound.
+  // Fails (and stays closed) when the address cannot be resolved or bound.
   absl::Status StartListening();
-  // Closes the listening socket (pending accepts end); established connections are untouched.
-  // No-op when not listening.
+  // Closes the listening socket; established connections are untouched. No-op when not listening.
   void StopListening();
-  bool listening() const { return acceptor_ != nullptr; }
+  bool listening() const;
   // The bound port while listening (useful with port 0), else 0.
   uint16_t local_port() const;
 
@@ -75,27 +88,31 @@ class Relay {
   // every proxied connection and returns how many were closed; same destination: returns 0 and
   // does nothing.
   size_t SetDestination(Destination dest);
-  const Destination& destination() const;
+  Destination destination() const;
 
   // Closes every proxied connection (keeping destination and listener). Returns how many.
   size_t CloseAll();
 
   size_t open_connections() const;
   RelayStats stats() const;
+  unsigned threads() const;
 
  private:
-  struct Session;
-  struct Shared;  // state shared with the coroutines, so they may outlive the Relay
+  struct Counters;
+  class Worker;
 
-  static asio::awaitable<void> AcceptLoop(std::shared_ptr<Shared> shared,
-                                          std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
-  static asio::awaitable<void> Serve(std::shared_ptr<Shared> shared, asio::ip::tcp::socket client,
-                                     asio::ip::tcp::endpoint dest);
+  // The relay thread with the fewest connections (`self` unless another has fewer).
+  Worker& LeastLoaded(Worker& self);
+  // Runs `f` on every relay thread and returns when all have run it.
+  void OnEveryWorker(const std::function<void(Worker&)>& f);
 
-  asio::io_context& io_;
-  RelayOptions opts_;
-  std::shared_ptr<Shared> shared_;
-  std::shared_ptr<asio::ip::tcp::acceptor> acceptor_;
+  const RelayOptions opts_;
+  mutable std::mutex control_mu_;  // serialises the control calls
+  mutable std::mutex dest_mu_;
+  Destination destination_;  // read by the relay threads at accept time
+  int listen_fd_ = -1;       // owned by the control calls
+  std::unique_ptr<Counters> counters_;
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace stolon::proxy

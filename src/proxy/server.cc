@@ -19,6 +19,7 @@ RelayOptions RelayOptionsFrom(const ProxyConfig& c) {
   o.keepalive_idle = std::chrono::seconds(c.keepalive_idle);
   o.keepalive_count = c.keepalive_count;
   o.keepalive_interval = std::chrono::seconds(c.keepalive_interval);
+  o.threads = static_cast<unsigned>(c.relay_threads);
   return o;
 }
 
@@ -29,7 +30,7 @@ std::string Ms(Duration d) { return FormatGoDuration(d); }
 ProxyServer::ProxyServer(const ProxyConfig& config, ProxyStore& store, std::string uid)
     : config_(config),
       guard_(asio::make_work_guard(io_)),
-      relay_(io_, RelayOptionsFrom(config)),
+      relay_(RelayOptionsFrom(config)),
       http_(io_),
       timeout_timer_(io_),
       signals_(io_, SIGINT, SIGTERM),

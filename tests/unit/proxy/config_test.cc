@@ -32,6 +32,7 @@ TEST(ProxyFlags, DefaultsAsStolon) {
   EXPECT_EQ(p.config.keepalive_idle, 0);
   EXPECT_EQ(p.config.keepalive_count, 0);
   EXPECT_EQ(p.config.keepalive_interval, 0);
+  EXPECT_EQ(p.config.relay_threads, 0);
   EXPECT_EQ(p.config.common.store_timeout, std::chrono::seconds(5));
   EXPECT_EQ(p.config.common.store_prefix, "stolon/cluster");
 }
@@ -78,6 +79,8 @@ TEST(ProxyFlags, BadValuesAreOneLineErrors) {
       {{"--tcp-keepalive-count", "-1"}, {}, "tcp keepalive count value must be greater or equal to 0"},
       {{"--tcp-keepalive-interval", "-2"}, {}, "tcp keepalive interval value must be greater or equal to 0"},
       {{"--port", "70000"}, {}, "invalid --port 70000"},
+      {{"--relay-threads", "-1"}, {}, "invalid --relay-threads -1"},
+      {{}, {{"STPROXY_RELAY_THREADS", "1000"}}, "invalid --relay-threads 1000"},
       {{"--port", "abc"}, {}, "--port"},
       {{}, {{"STPROXY_PORT", "abc"}}, "invalid value \"abc\" for STPROXY_PORT"},
       {{}, {{"STPROXY_STORE_TIMEOUT", "5"}}, "invalid value \"5\" for STPROXY_STORE_TIMEOUT"},

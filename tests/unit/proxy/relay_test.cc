@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 
 #include "support/process.h"
@@ -146,7 +147,8 @@ class RelayTest : public ::testing::Test {
     RelayOptions o;
     o.port = 0;
     o.buffer_size = 16 * 1024;
-    relay_ = std::make_unique<Relay>(io_.io(), o);
+    o.threads = 2;  // fencing must reach every relay thread
+    relay_ = std::make_unique<Relay>(o);
     a_ = std::make_unique<EchoServer>(io_.io(), "a");
     b_ = std::make_unique<EchoServer>(io_.io(), "b");
     ASSERT_TRUE(io_.OnIo([&] { return relay_->StartListening(); }).ok());
@@ -291,7 +293,7 @@ TEST_F(RelayTest, StopAndStartListening) {
 
   RelayOptions o;
   o.port = port_;
-  auto fixed = io_.OnIo([&] { return std::make_unique<Relay>(io_.io(), o); });
+  auto fixed = io_.OnIo([&] { return std::make_unique<Relay>(o); });
   ASSERT_TRUE(io_.OnIo([&] { return fixed->StartListening(); }).ok());
   ASSERT_TRUE(io_.OnIo([&] { return fixed->StartListening(); }).ok());  // idempotent
   io_.OnIo([&] { return fixed->SetDestination(b_->endpoint()); });
@@ -307,7 +309,7 @@ TEST_F(RelayTest, StopAndStartListening) {
 TEST_F(RelayTest, ListenFailureIsAnError) {
   RelayOptions o;
   o.port = port_;  // already bound by relay_
-  auto other = io_.OnIo([&] { return std::make_unique<Relay>(io_.io(), o); });
+  auto other = io_.OnIo([&] { return std::make_unique<Relay>(o); });
   absl::Status st = io_.OnIo([&] { return other->StartListening(); });
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
   EXPECT_FALSE(io_.OnIo([&] { return other->listening(); }));
