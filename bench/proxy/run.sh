@@ -10,6 +10,7 @@
 #   BENCH_TARGETS="direct relay haproxy"  choose targets; "relay" is the bare relay (bench-only
 #                                         binary proxy_relay_fixed, no store), "stolon-proxy" the daemon
 #   BENCH_IDLE=0                          skip the idle-connection RSS measurement
+#   BENCH_WORKLOADS="-N -c 16 -j 2,-S -c 64 -j 2"  pgbench workloads, comma-separated (default: the four)
 #   BUILD_DIR=build                       where bin/stolon-proxy and bin/proxy_relay_fixed are
 # Run as root (PostgreSQL runs as the unprivileged user "stolon"); needs etcd, pgbench, python3;
 # installs haproxy with apt-get when missing.
@@ -153,6 +154,7 @@ done
 # Rounds interleave the targets (each round starts one target later) so that background load falls
 # on all of them alike; the tables show the median of the rounds.
 WORKLOADS=("-S -c 16 -j 2" "-S -c 64 -j 2" "-N -c 16 -j 2" "-S -C -c 8 -j 2")
+if [[ -n ${BENCH_WORKLOADS:-} ]]; then IFS=',' read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"; fi
 declare -A tps lat
 read -r -a targets <<<"$TARGETS"
 echo "bench: $(nproc) CPUs, ${SECONDS_PER_RUN}s per run, $ROUNDS round(s), targets: $TARGETS"
