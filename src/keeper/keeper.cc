@@ -296,7 +296,7 @@ int RunKeeper(KeeperConfig& config) {
   info_job_ptr = &info_job;
   // Start-up (dynamic linking, gRPC's plugin registration, the first passes) leaves code pages
   // mapped that the idle loops never run again: release them once the keeper settled, then every
-  // 10 minutes (see common/code_pages.h; ~4 MB of the idle keeper's RSS).
+  // 10 minutes (see common/code_pages.h; ~8 MB of the idle keeper's RSS).
   int code_calls = 0;
   PeriodicJob code_job(
       io,

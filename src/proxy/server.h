@@ -1,6 +1,7 @@
 // ProxyServer: the composition root of stolon-proxy. It owns the io_context (one thread: the
-// relay, the timeout checker and signal handling), the Relay, and the check-loop thread that talks
-// to the store and posts its decisions to the io_context.
+// timeout checker, signal handling, the metrics endpoint, and the calls into the relay), the Relay
+// (with its own relay threads, see relay.h), and the check-loop thread that talks to the store and
+// posts its decisions to the io_context.
 //
 // Timeout checker (stolon TimeoutChecker): a timer of proxyTimeout re-armed by every successful
 // check. When it fires, every connection is closed and, with --stop-listening, the listener too;
