@@ -155,20 +155,32 @@ done
 # on all of them alike; the tables show the median of the rounds.
 WORKLOADS=("-S -c 16 -j 2" "-S -c 64 -j 2" "-N -c 16 -j 2" "-S -C -c 8 -j 2")
 if [[ -n ${BENCH_WORKLOADS:-} ]]; then IFS=',' read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"; fi
-declare -A tps lat
+declare -A tps lat cpu
 read -r -a targets <<<"$TARGETS"
+hz=$(getconf CLK_TCK)
+# CPU time (user + system, all threads) a proxy process has used, in clock ticks. Per transaction it
+# is a steadier figure than TPS on a machine where pgbench, PostgreSQL and the proxy share two cores.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 echo "bench: $(nproc) CPUs, ${SECONDS_PER_RUN}s per run, $ROUNDS round(s), targets: $TARGETS"
 for ((r = 0; r < ROUNDS; r++)); do
   for w in "${WORKLOADS[@]}"; do
     for ((k = 0; k < ${#targets[@]}; k++)); do
       t=${targets[$(((k + r) % ${#targets[@]}))]}
+      c0=""
+      [[ -n ${pid_of[$t]:-} ]] && c0=$(cpu_ticks "${pid_of[$t]}")
       # shellcheck disable=SC2086
       out=$(pgbench $w -T "$SECONDS_PER_RUN" -n -h 127.0.0.1 -p "${port_of[$t]}" -U postgres postgres 2>&1) ||
         { echo "$out"; die "pgbench $w against $t failed"; }
       tps[$w,$t]+="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1) "
       lat[$w,$t]+="$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1) "
-      printf '  round %d  %-16s %-13s tps %10.1f  latency %7.3f ms\n' $((r + 1)) "$w" "$t" \
-        "$(awk '{print $NF}' <<<"${tps[$w,$t]}")" "$(awk '{print $NF}' <<<"${lat[$w,$t]}")"
+      us="-"
+      if [[ -n $c0 ]]; then
+        n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out" | head -1)
+        us=$(python3 -c "print('%.1f' % (($(cpu_ticks "${pid_of[$t]}") - $c0) * 1e6 / $hz / $n))")
+        cpu[$w,$t]+="$us "
+      fi
+      printf '  round %d  %-16s %-13s tps %10.1f  latency %7.3f ms  proxy CPU %s us/tx\n' $((r + 1)) "$w" "$t" \
+        "$(awk '{print $NF}' <<<"${tps[$w,$t]}")" "$(awk '{print $NF}' <<<"${lat[$w,$t]}")" "$us"
     done
   done
 done
@@ -194,6 +206,12 @@ if [[ -n ${port_of[stolon-proxy]:-} && -n ${port_of[haproxy]:-} ]]; then
   echo
   for w in "${WORKLOADS[@]}"; do
     python3 -c "print('stolon-proxy / haproxy TPS, pgbench %s: %.2f' % ('$w', ${mtps[$w,stolon-proxy]} / ${mtps[$w,haproxy]}))"
+  done
+  echo
+  for w in "${WORKLOADS[@]}"; do
+    # shellcheck disable=SC2086
+    a=$(median ${cpu[$w,stolon-proxy]}); b=$(median ${cpu[$w,haproxy]})
+    python3 -c "print('proxy CPU per transaction (median), pgbench %s: stolon-proxy %.1f us, haproxy %.1f us, ratio %.2f' % ('$w', $a, $b, $a / $b))"
   done
 fi
 
