@@ -252,6 +252,12 @@ class Relay::Worker {
   // changed) closes it if it was made with the old one.
   void Adopt(int client_fd) {
     Destination dest = relay_.destination();
+    if (!dest && relay_.fencing_.load()) {
+      // A destination change is closing the old connections on every thread: this one belongs
+      // to the new destination, so it waits (behind this thread's own fence) instead of failing.
+      Post([this, client_fd] { Adopt(client_fd); });
+      return;
+    }
     if (!dest) {
       c_.refused.fetch_add(1, std::memory_order_relaxed);
       close(client_fd);
@@ -578,14 +584,16 @@ size_t Relay::SetDestination(Destination dest) {
   {
     std::lock_guard l(dest_mu_);
     if (dest == destination_) return 0;
-    // Fence first: while the old connections are being closed, new ones are refused.
+    // Fence first: while the old connections are being closed, new ones wait.
     destination_.reset();
+    fencing_ = dest.has_value();
   }
   std::atomic<size_t> closed{0};
   OnEveryWorker([&closed](Worker& w) { closed += w.CloseAllSessions(); });
   counters_->closed_by_fencing.fetch_add(closed, std::memory_order_relaxed);
   std::lock_guard l(dest_mu_);
   destination_ = std::move(dest);
+  fencing_ = false;
   return closed;
 }
 

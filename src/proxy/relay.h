@@ -19,8 +19,9 @@
 // from "none", first sets the destination to none and closes every proxied connection (both
 // client and backend side) on every relay thread, and only then stores the new destination: when
 // SetDestination returns, no connection to the old destination is left and none accepted later
-// can reach it. Setting the same destination again changes nothing. While the destination is
-// none, accepted connections are closed at once.
+// can reach it; a connection accepted meanwhile waits and goes to the new destination. Setting the
+// same destination again changes nothing. While the destination is none, accepted connections are
+// closed at once.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -110,7 +111,10 @@ class Relay {
   mutable std::mutex control_mu_;  // serialises the control calls
   mutable std::mutex dest_mu_;
   Destination destination_;  // read by the relay threads at accept time
-  int listen_fd_ = -1;       // owned by the control calls
+  // Set while a change to a new destination closes the old connections: accepted connections
+  // wait for the new destination instead of being refused.
+  std::atomic<bool> fencing_{false};
+  int listen_fd_ = -1;  // owned by the control calls
   std::unique_ptr<Counters> counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };
