@@ -588,9 +588,7 @@ size_t Relay::SetDestination(Destination dest) {
     destination_.reset();
     fencing_ = dest.has_value();
   }
-  std::atomic<size_t> closed{0};
-  OnEveryWorker([&closed](Worker& w) { closed += w.CloseAllSessions(); });
-  counters_->closed_by_fencing.fetch_add(closed, std::memory_order_relaxed);
+  const size_t closed = CloseEverywhere();
   std::lock_guard l(dest_mu_);
   destination_ = std::move(dest);
   fencing_ = false;
@@ -599,6 +597,10 @@ size_t Relay::SetDestination(Destination dest) {
 
 size_t Relay::CloseAll() {
   std::lock_guard control(control_mu_);
+  return CloseEverywhere();
+}
+
+size_t Relay::CloseEverywhere() {
   std::atomic<size_t> closed{0};
   OnEveryWorker([&closed](Worker& w) { closed += w.CloseAllSessions(); });
   counters_->closed_by_fencing.fetch_add(closed, std::memory_order_relaxed);

@@ -104,6 +104,8 @@ class Relay {
 
   // The relay thread with the fewest connections (`self` unless another has fewer).
   Worker& LeastLoaded(Worker& self);
+  // Closes every session on every relay thread, counts them as fenced; returns how many.
+  size_t CloseEverywhere();
   // Runs `f` on every relay thread and returns when all have run it.
   void OnEveryWorker(const std::function<void(Worker&)>& f);
 
