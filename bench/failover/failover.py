@@ -20,7 +20,6 @@ import pwd
 import select
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -80,18 +79,8 @@ def wait_for(what, timeout, fn, interval=0.2):
                      + (f" (last error: {last_exc})" if last_exc else ""))
 
 
-_used_ports = set()
-
-
-def free_port():
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p not in _used_ports and p not in (5432, 2379, 2380, 8008):
-            _used_ports.add(p)
-            return p
-    raise BenchError("no free loopback port")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from free_ports import free_port  # noqa: E402  (ports below the ephemeral range)
 
 
 # ---------------------------------------------------------------------------------------------

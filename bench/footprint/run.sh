@@ -24,7 +24,6 @@ procmem=(python3 "$root/bench/footprint/procmem.py")
 
 die() { echo "footprint: $*" >&2; exit 1; }
 say() { echo "footprint: $*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() {  # wait_for <seconds> <command...>
   local t=$1; shift
   for ((i = 0; i < t * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -71,7 +70,7 @@ start() {
   printf -v "pid_${name//-/_}" '%s' "$child"
 }
 
-etcd_port=$(free_port); etcd_peer=$(free_port); pg_port=$(free_port); proxy_port=$(free_port)
+read -r etcd_port etcd_peer pg_port proxy_port < <(python3 bench/free_ports.py 4)  # below the ephemeral range
 endpoints=http://127.0.0.1:$etcd_port
 common=(--cluster-name "$CLUSTER" --store-backend etcdv3 --store-endpoints "$endpoints")
 

@@ -19,7 +19,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,12 +35,8 @@ CLUSTER = "scrapebench"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from free_ports import free_port  # noqa: E402  (ports below the ephemeral range)
 
 
 def get(port, path, timeout=2.0):

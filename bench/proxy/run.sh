@@ -28,7 +28,8 @@ PGUSER_OS=${STOLON_PG_USER:-stolon}
 CLUSTER=bench
 PREFIX=stolon/cluster
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Every port up front, distinct, from below the ephemeral range (see bench/free_ports.py).
+read -r pgport relay_port haproxy_port etcd_port etcd_peer_port proxy_port < <(python3 bench/free_ports.py 6)
 die() { echo "bench: $*" >&2; exit 1; }
 wait_for() {  # wait_for <seconds> <command...>
   local t=$1; shift
@@ -55,7 +56,6 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
-pgport=$(free_port)
 runuser -u "$PGUSER_OS" -- "$PGBIN/initdb" -D "$work/pg" -A trust -U postgres >"$work/initdb.log" 2>&1 ||
   { cat "$work/initdb.log"; die "initdb failed"; }
 # max_connections covers the 1,000 idle sessions; everything else is PostgreSQL's default.
@@ -72,14 +72,14 @@ declare -A port_of pid_of
 port_of[direct]=$pgport
 
 start_relay() {
-  local p; p=$(free_port)
+  local p=$relay_port
   "$BIN/proxy_relay_fixed" "$p" 127.0.0.1 "$pgport" >"$work/relay.log" 2>&1 &
   pids+=($!); pid_of[relay]=$!; port_of[relay]=$p
   wait_for 10 pg_isready -q -h 127.0.0.1 -p "$p" || die "relay did not start"
 }
 
 start_haproxy() {
-  local p; p=$(free_port)
+  local p=$haproxy_port
   cat >"$work/haproxy.cfg" <<CFG
 global
     maxconn 4096
@@ -100,7 +100,7 @@ CFG
 start_stolon_proxy() {
   [[ -x $BIN/stolon-proxy ]] || die "$BIN/stolon-proxy missing: ninja -C $BUILD_DIR stolon-proxy"
   local cport peer p base uid
-  cport=$(free_port); peer=$(free_port); p=$(free_port)
+  cport=$etcd_port; peer=$etcd_peer_port; p=$proxy_port
   etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$cport" \
     --advertise-client-urls "http://127.0.0.1:$cport" --listen-peer-urls "http://127.0.0.1:$peer" \
     --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "bench=http://127.0.0.1:$peer" \

@@ -8,15 +8,19 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -25,27 +29,70 @@
 namespace stolon::testing {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The kernel's range of ports for outgoing connections (ip_local_port_range). A port picked
+// from it can be taken by any client socket (pg_basebackup, etcd clients, pgbench) between
+// the pick and the server's bind, so test servers get ports below it.
+std::pair<int, int> EphemeralRange() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int lo = 32768, hi = 60999;
+  if (!(in >> lo >> hi)) return {32768, 60999};
+  return {lo, hi};
+}
+
+bool CanBindLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Test processes run in parallel (ctest -j): each port handed out is reserved for the life of
+// this process by binding an abstract unix socket named after it. The kernel drops the name
+// when the process exits, however it exits, so nothing is left behind.
+bool ReserveAcrossProcesses(int port) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket(AF_UNIX) failed");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "stolon-test-port-" + std::to_string(port);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // fd stays open on purpose: it is the reservation
+}
+
+}  // namespace
+
 int PickFreePort() {
   static std::mutex mu;
   static std::set<int> given;
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                          static_cast<unsigned>(std::random_device{}()));
   std::lock_guard l(mu);
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      continue;
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    int port = ntohs(addr.sin_port);
+  const auto [eph_lo, eph_hi] = EphemeralRange();
+  // Below the ephemeral range when it leaves room, above it otherwise.
+  int lo = 10000, hi = eph_lo - 1;
+  if (hi - lo < 2000) {
+    lo = eph_hi + 1;
+    hi = 65535;
+  }
+  if (hi - lo < 2000) throw std::runtime_error("no port range outside ip_local_port_range");
+  std::uniform_int_distribution<int> pick(lo, hi);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(rng);
     // Stay clear of well-known defaults and of ports we already handed out.
     if (port == 5432 || port == 2379 || port == 2380 || given.count(port)) continue;
+    if (!CanBindLoopback(port) || !ReserveAcrossProcesses(port)) continue;
     given.insert(port);
     return port;
   }
@@ -131,7 +178,8 @@ void KillOnFatalSignal(int sig) {
     ssize_t n = ::read(fd, buf, sizeof buf - 1);
     ::close(fd);
     pid_t pid = 0;
-    for (ssize_t j = 0; j < n && buf[j] >= '0' && buf[j] <= '9'; ++j) pid = pid * 10 + (buf[j] - '0');
+    for (ssize_t j = 0; j < n && buf[j] >= '0' && buf[j] <= '9'; ++j)
+      pid = pid * 10 + (buf[j] - '0');
     if (pid > 1) {
       ::kill(-pid, SIGCONT);
       ::kill(-pid, SIGKILL);
@@ -176,7 +224,8 @@ Process::~Process() {
   if (pid_ > 0 && !status_) Stop(SIGKILL, std::chrono::seconds(10));
 }
 
-Process::Process(Process&& o) noexcept : opts_(std::move(o.opts_)), pid_(o.pid_), status_(o.status_) {
+Process::Process(Process&& o) noexcept
+    : opts_(std::move(o.opts_)), pid_(o.pid_), status_(o.status_) {
   o.pid_ = -1;
 }
 

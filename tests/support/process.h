@@ -14,8 +14,10 @@
 
 namespace stolon::testing {
 
-// Returns a TCP port on 127.0.0.1 that was free when asked (bound then released).
-// Ports handed out by this process are never handed out twice.
+// Returns a TCP port on 127.0.0.1 that was free when asked (bound then released), taken from
+// outside the kernel's ephemeral range so no outgoing connection can grab it before the
+// server binds. A port is handed out once per process and, while this process lives, to no
+// other process that asks through this function.
 int PickFreePort();
 
 // The unprivileged OS user that runs PostgreSQL (and keepers) when tests run as root.
@@ -45,11 +47,11 @@ class TempDir {
 
 // Options for a child process.
 struct ProcessOptions {
-  std::vector<std::string> argv;            // argv[0] is the program path
-  std::map<std::string, std::string> env;   // added to (overriding) the inherited environment
-  std::string log_file;                     // stdout+stderr appended here; empty: inherit
-  bool as_unprivileged_user = false;        // drop to UnprivilegedUser() when root
-  std::string cwd;                          // empty: inherit
+  std::vector<std::string> argv;           // argv[0] is the program path
+  std::map<std::string, std::string> env;  // added to (overriding) the inherited environment
+  std::string log_file;                    // stdout+stderr appended here; empty: inherit
+  bool as_unprivileged_user = false;       // drop to UnprivilegedUser() when root
+  std::string cwd;                         // empty: inherit
   // With as_unprivileged_user: keep a working directory the user cannot enter instead of falling
   // back to "/" (for tests of how a program copes with one).
   bool keep_closed_cwd = false;
@@ -67,8 +69,8 @@ class Process {
   // Starts the child; aborts the test (throws std::runtime_error) when fork/exec setup fails.
   void Start();
   pid_t pid() const { return pid_; }
-  bool Running();                         // reaps if exited
-  void Signal(int sig);                   // no-op when not running
+  bool Running();        // reaps if exited
+  void Signal(int sig);  // no-op when not running
   // Waits for exit up to `timeout`; returns the wait status or nullopt on timeout.
   std::optional<int> Wait(std::chrono::milliseconds timeout);
   // SIGCONT + `sig`, wait up to `timeout`, then SIGKILL. Returns the wait status.
