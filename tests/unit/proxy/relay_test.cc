@@ -1,10 +1,14 @@
 #include "proxy/relay.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -134,6 +138,7 @@ class Client {
     return ec == asio::error::eof || ec == asio::error::connection_reset;
   }
   void ShutdownSend() { sock_.shutdown(tcp::socket::shutdown_send); }
+  tcp::endpoint local_endpoint() const { return sock_.local_endpoint(); }
 
  private:
   asio::io_context io_;
@@ -263,6 +268,75 @@ TEST_F(RelayTest, HalfCloseKeepsTheOtherDirectionOpen) {
   EXPECT_TRUE(c.Closed());
   EXPECT_TRUE(testing::WaitFor([&] { return Open() == 0; }, 5s, 10ms));
   EXPECT_EQ(relay_->stats().closed_by_fencing, 0u);
+}
+
+TEST_F(RelayTest, DataAndFinSentBeforeTheBackendAnswersArriveInOrder) {
+  // Many rounds so that some send and shut down while the relay still dials the backend (the
+  // startup packet of every PostgreSQL client arrives then): the edge reported during the dial
+  // must not be lost.
+  SetDestination(a_->endpoint());
+  for (int i = 0; i < 200; ++i) {
+    Client c(port_);
+    ASSERT_FALSE(c.connect_error());
+    c.Send("hi");
+    c.ShutdownSend();
+    ASSERT_EQ(c.Read(7), "hibye:a") << "round " << i;
+    ASSERT_TRUE(c.Closed()) << "round " << i;
+  }
+  EXPECT_TRUE(testing::WaitFor([&] { return Open() == 0; }, 5s, 10ms));
+}
+
+// The relay's end of a client connection: the socket of this process whose peer is `client`.
+int RelaySocketOf(const tcp::endpoint& client) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(e.path().filename().string());
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET)
+      continue;
+    if (ntohs(peer.sin_port) == client.port() &&
+        peer.sin_addr.s_addr == htonl(client.address().to_v4().to_uint()))
+      return fd;
+  }
+  return -1;
+}
+
+TEST(RelayOptionsTest, ClientSocketsGetNodelayAndKeepaliveSettings) {
+  IoThread io;
+  EchoServer backend(io.io(), "a");
+  RelayOptions o;
+  o.port = 0;
+  o.keepalive_idle = 77s;
+  o.keepalive_count = 5;
+  o.keepalive_interval = 9s;
+  o.threads = 2;
+  auto relay = std::make_unique<Relay>(o);
+  ASSERT_TRUE(relay->StartListening().ok());
+  relay->SetDestination(backend.endpoint());
+  {
+    Client c(relay->local_port());
+    c.Send("x");
+    ASSERT_EQ(c.Read(1), "x");  // the session is up
+    const int fd = RelaySocketOf(c.local_endpoint());
+    ASSERT_GE(fd, 0);
+    auto opt = [fd](int level, int name) {
+      int v = -1;
+      socklen_t len = sizeof v;
+      EXPECT_EQ(getsockopt(fd, level, name, &v, &len), 0);
+      return v;
+    };
+    EXPECT_NE(opt(IPPROTO_TCP, TCP_NODELAY), 0);
+    EXPECT_NE(opt(SOL_SOCKET, SO_KEEPALIVE), 0);
+    EXPECT_EQ(opt(IPPROTO_TCP, TCP_KEEPIDLE), 77);
+    EXPECT_EQ(opt(IPPROTO_TCP, TCP_KEEPCNT), 5);
+    EXPECT_EQ(opt(IPPROTO_TCP, TCP_KEEPINTVL), 9);
+  }
+  io.OnIo([&] {
+    relay.reset();
+    return 0;
+  });
 }
 
 TEST_F(RelayTest, DialFailureClosesTheClient) {
