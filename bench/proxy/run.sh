@@ -9,6 +9,8 @@
 #   BENCH_ROUNDS=3                        interleaved rounds per workload; tables show medians
 #   BENCH_TARGETS="direct relay haproxy"  choose targets; "relay" is the bare relay (bench-only
 #                                         binary proxy_relay_fixed, no store), "stolon-proxy" the daemon
+#   BENCH_RELAY_THREADS=1                 relay threads of the bare relay (default: one per CPU, as
+#                                         stolon-proxy; STPROXY_RELAY_THREADS sets the daemon's)
 #   BENCH_IDLE=0                          skip the idle-connection RSS measurement
 #   BENCH_WORKLOADS="-N -c 16 -j 2,-S -c 64 -j 2"  pgbench workloads, comma-separated (default: the four)
 #   BUILD_DIR=build                       where bin/stolon-proxy and bin/proxy_relay_fixed are
@@ -73,7 +75,7 @@ port_of[direct]=$pgport
 
 start_relay() {
   local p=$relay_port
-  "$BIN/proxy_relay_fixed" "$p" 127.0.0.1 "$pgport" >"$work/relay.log" 2>&1 &
+  "$BIN/proxy_relay_fixed" "$p" 127.0.0.1 "$pgport" 32768 "${BENCH_RELAY_THREADS:-0}" >"$work/relay.log" 2>&1 &
   pids+=($!); pid_of[relay]=$!; port_of[relay]=$p
   wait_for 10 pg_isready -q -h 127.0.0.1 -p "$p" || die "relay did not start"
 }
@@ -152,7 +154,10 @@ done
 
 # --- pgbench ------------------------------------------------------------------------------------
 # Rounds interleave the targets (each round starts one target later) so that background load falls
-# on all of them alike; the tables show the median of the rounds.
+# on all of them alike; the tables show the median of the rounds. Every run starts from the same
+# database state: a CHECKPOINT first (so no checkpoint, timed or WAL-triggered, lands inside a
+# run and the full-page-write cycle restarts alike), then pgbench's own vacuum of its small tables
+# and truncation of pgbench_history (what pgbench does unless told -n), outside the timed part.
 WORKLOADS=("-S -c 16 -j 2" "-S -c 64 -j 2" "-N -c 16 -j 2" "-S -C -c 8 -j 2")
 if [[ -n ${BENCH_WORKLOADS:-} ]]; then IFS=',' read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"; fi
 declare -A tps lat cpu
@@ -168,8 +173,10 @@ for ((r = 0; r < ROUNDS; r++)); do
       t=${targets[$(((k + r) % ${#targets[@]}))]}
       c0=""
       [[ -n ${pid_of[$t]:-} ]] && c0=$(cpu_ticks "${pid_of[$t]}")
+      psql -qAtX -h 127.0.0.1 -p "$pgport" -U postgres -c checkpoint postgres >/dev/null ||
+        die "checkpoint before pgbench $w failed"
       # shellcheck disable=SC2086
-      out=$(pgbench $w -T "$SECONDS_PER_RUN" -n -h 127.0.0.1 -p "${port_of[$t]}" -U postgres postgres 2>&1) ||
+      out=$(pgbench $w -T "$SECONDS_PER_RUN" -h 127.0.0.1 -p "${port_of[$t]}" -U postgres postgres 2>&1) ||
         { echo "$out"; die "pgbench $w against $t failed"; }
       tps[$w,$t]+="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1) "
       lat[$w,$t]+="$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1) "
@@ -202,16 +209,27 @@ for w in "${WORKLOADS[@]}"; do
       "$mlat" "$ratio" "$(printf '%.0f ' ${tps[$w,$t]})"
   done
 done
-if [[ -n ${port_of[stolon-proxy]:-} && -n ${port_of[haproxy]:-} ]]; then
-  echo
-  for w in "${WORKLOADS[@]}"; do
-    python3 -c "print('stolon-proxy / haproxy TPS, pgbench %s: %.2f' % ('$w', ${mtps[$w,stolon-proxy]} / ${mtps[$w,haproxy]}))"
-  done
-  echo
-  for w in "${WORKLOADS[@]}"; do
-    # shellcheck disable=SC2086
-    a=$(median ${cpu[$w,stolon-proxy]}); b=$(median ${cpu[$w,haproxy]})
-    python3 -c "print('proxy CPU per transaction (median), pgbench %s: stolon-proxy %.1f us, haproxy %.1f us, ratio %.2f' % ('$w', $a, $b, $a / $b))"
+if [[ -n ${port_of[haproxy]:-} ]]; then
+  # Each of our targets against HAProxy, two views of the same runs: the ratio of the two medians,
+  # and the median of the per-round ratios. In a round the two proxies run within a minute of each
+  # other, so the second cancels the slow drift of this shared machine that separate medians keep.
+  for t in "${targets[@]}"; do
+    [[ $t == direct || $t == haproxy ]] && continue
+    echo
+    for w in "${WORKLOADS[@]}"; do
+      python3 - "$t" "$w" "${mtps[$w,$t]}" "${mtps[$w,haproxy]}" "${tps[$w,$t]}" "${tps[$w,haproxy]}" <<'PY'
+import statistics, sys
+t, w, mt, mh = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+per_round = [float(a) / float(b) for a, b in zip(sys.argv[5].split(), sys.argv[6].split())]
+print("%s / haproxy TPS, pgbench %s: %.2f (ratio of medians); %.2f (median of per-round ratios: %s)"
+      % (t, w, mt / mh, statistics.median(per_round), " ".join("%.2f" % r for r in per_round)))
+PY
+    done
+    for w in "${WORKLOADS[@]}"; do
+      # shellcheck disable=SC2086
+      a=$(median ${cpu[$w,$t]}); b=$(median ${cpu[$w,haproxy]})
+      python3 -c "print('proxy CPU per transaction (median), pgbench %s: $t %.1f us, haproxy %.1f us, ratio %.2f' % ('$w', $a, $b, $a / $b))"
+    done
   done
 fi
 
