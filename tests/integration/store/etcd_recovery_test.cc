@@ -38,7 +38,7 @@ void ExpectUnavailableWhileFrozen(EtcdKvStore& kv) {
     absl::Status s = i == 1 ? kv.Put("rc/k", "frozen", std::nullopt).status()
                             : kv.Get("rc/k").status();
     const auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << "call " << i << ": " << s;
     EXPECT_LT(took, kStoreTimeout + 1s) << "call " << i << " took too long: " << s;
   }
 }
