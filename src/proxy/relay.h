@@ -9,7 +9,10 @@
 // empty and the next edge will say when more arrives, so no read ever ends in EAGAIN and no
 // per-message epoll_ctl is needed. Only data the peer cannot take right now is copied into a buffer
 // of the session (freed once written), and the direction stops reading until it is written
-// (backpressure). An idle session owns no buffer.
+// (backpressure). An idle session owns no buffer. Per connection: TCP_NODELAY and the keepalive
+// options come from the listening socket (Linux copies them to accepted sockets), one accept per
+// listener event (the level-triggered listener reports a backlog again), and a socket is read
+// only after epoll reported it, also while the backend is being dialled.
 //
 // Threading of the API: every method may be called from any thread except the relay's own (the
 // daemon calls them from its io thread, tests from theirs). Control calls (listening, destination,
