@@ -294,7 +294,8 @@ int RelaySocketOf(const tcp::endpoint& client) {
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
     sockaddr_in peer{};
     socklen_t len = sizeof peer;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET)
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
+        peer.sin_family != AF_INET)
       continue;
     if (ntohs(peer.sin_port) == client.port() &&
         peer.sin_addr.s_addr == htonl(client.address().to_v4().to_uint()))
