@@ -7,6 +7,7 @@
 #   bench/proxy/run.sh                    all targets, 20 s per run
 #   BENCH_SECONDS=5 bench/proxy/run.sh    shorter runs
 #   BENCH_ROUNDS=3                        interleaved rounds per workload; tables show medians
+#   BENCH_WARMUP=20                       seconds of direct pgbench -S before the measured runs (0: none)
 #   BENCH_TARGETS="direct relay haproxy"  choose targets; "relay" is the bare relay (bench-only
 #                                         binary proxy_relay_fixed, no store), "stolon-proxy" the daemon
 #   BENCH_RELAY_THREADS=1                 relay threads of the bare relay (default: one per CPU, as
@@ -167,6 +168,14 @@ hz=$(getconf CLK_TCK)
 # is a steadier figure than TPS on a machine where pgbench, PostgreSQL and the proxy share two cores.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 echo "bench: $(nproc) CPUs, ${SECONDS_PER_RUN}s per run, $ROUNDS round(s), targets: $TARGETS"
+# Untimed warm-up, straight to PostgreSQL: a freshly loaded database (shared buffers, the OS page
+# cache, hint bits) would otherwise make whichever target runs first slower than the rest.
+WARMUP=${BENCH_WARMUP:-20}
+if ((WARMUP > 0)); then
+  echo "bench: warming up, ${WARMUP}s of pgbench -S -c 16 -j 2 direct (not measured)"
+  pgbench -S -c 16 -j 2 -T "$WARMUP" -n -h 127.0.0.1 -p "$pgport" -U postgres postgres >/dev/null 2>&1 ||
+    die "warm-up pgbench failed"
+fi
 for ((r = 0; r < ROUNDS; r++)); do
   for w in "${WORKLOADS[@]}"; do
     for ((k = 0; k < ${#targets[@]}; k++)); do
