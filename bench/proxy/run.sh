@@ -4,9 +4,12 @@
 # mode, back to back on the same PostgreSQL 15; then the RSS of each proxy holding 1,000 idle
 # sessions. Prints TPS, average latency and the ratio to direct for every workload.
 #
-#   bench/proxy/run.sh                    all targets, 20 s per run
+#   bench/proxy/run.sh                    all targets, 20 s per run, 5 rounds (~30 min)
 #   BENCH_SECONDS=5 bench/proxy/run.sh    shorter runs
-#   BENCH_ROUNDS=3                        interleaved rounds per workload; tables show medians
+#   BENCH_ROUNDS=1                        interleaved rounds per workload (default 5); tables show
+#                                         medians. One round is a quick look only: on this shared
+#                                         2-core machine one 20 s run of a target can differ from
+#                                         the next by 20-40 %.
 #   BENCH_WARMUP=20                       seconds of direct pgbench -S before the measured runs (0: none)
 #   BENCH_TARGETS="direct relay haproxy"  choose targets; "relay" is the bare relay (bench-only
 #                                         binary proxy_relay_fixed, no store), "stolon-proxy" the daemon
@@ -23,7 +26,7 @@ root=$(pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 BIN=$root/$BUILD_DIR/bin
 SECONDS_PER_RUN=${BENCH_SECONDS:-20}
-ROUNDS=${BENCH_ROUNDS:-1}
+ROUNDS=${BENCH_ROUNDS:-5}
 TARGETS=${BENCH_TARGETS:-"direct stolon-proxy haproxy"}
 IDLE=${BENCH_IDLE:-1000}
 PGBIN=/usr/lib/postgresql/15/bin
@@ -61,9 +64,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # --- PostgreSQL ---------------------------------------------------------------------------------
 runuser -u "$PGUSER_OS" -- "$PGBIN/initdb" -D "$work/pg" -A trust -U postgres >"$work/initdb.log" 2>&1 ||
   { cat "$work/initdb.log"; die "initdb failed"; }
-# max_connections covers the 1,000 idle sessions; everything else is PostgreSQL's default.
+# max_connections covers the 1,000 idle sessions. Autovacuum is off so that no vacuum of the
+# tables -N updates starts at a random moment inside some target's run: pgbench's own vacuum runs
+# before every run instead (below). Everything else is PostgreSQL's default.
 runuser -u "$PGUSER_OS" -- "$PGBIN/postgres" -D "$work/pg" -p "$pgport" -k "$work" \
-  -c listen_addresses=127.0.0.1 -c max_connections=1100 >"$work/pg.log" 2>&1 &
+  -c listen_addresses=127.0.0.1 -c max_connections=1100 -c autovacuum=off >"$work/pg.log" 2>&1 &
 pids+=($!)
 wait_for 30 pg_isready -q -h 127.0.0.1 -p "$pgport" || { cat "$work/pg.log"; die "postgres did not start"; }
 echo "bench: PostgreSQL 15 on 127.0.0.1:$pgport; pgbench -i -s 10"
