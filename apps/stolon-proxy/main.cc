@@ -7,8 +7,8 @@
 #include "common/flags.h"
 #include "common/ids.h"
 #include "proxy/config.h"
-#include "proxy/store_adapter.h"
 #include "proxy/server.h"
+#include "proxy/store_adapter.h"
 #include "spdlog/spdlog.h"
 #include "store/change_notifier.h"
 #include "store/store.h"
@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   proxy::ParsedFlags flags = proxy::ParseProxyFlags(std::vector<std::string>(argv, argv + argc));
   if (flags.exit) return PrintParseResult({true, flags.exit_code, flags.message});
   const proxy::ProxyConfig& config = flags.config;
-  if (absl::Status st = InitLoggingFromFlags(config.common); !st.ok()) return Fail(std::string(st.message()));
+  if (absl::Status st = InitLoggingFromFlags(config.common); !st.ok())
+    return Fail(std::string(st.message()));
   if (config.common.debug) spdlog::warn("--debug is deprecated, use --log-level=debug");
   absl::StatusOr<store::StoreConfig> sc = store::StoreConfigFromFlags(config.common);
   if (!sc.ok()) return Fail(std::string(sc.status().message()));

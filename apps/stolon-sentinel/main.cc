@@ -7,13 +7,14 @@
 
 int main(int argc, char** argv) {
   stolon::sentinel::SentinelConfig config;
-  CLI::App app{"stolon-sentinel: discovers and monitors the keepers and proxies, and computes the "
-               "optimal cluster view",
-               "stolon-sentinel"};
+  CLI::App app{
+      "stolon-sentinel: discovers and monitors the keepers and proxies, and computes the "
+      "optimal cluster view",
+      "stolon-sentinel"};
   stolon::sentinel::AddSentinelFlags(app, config);
-  if (auto code = stolon::SetUpFromCommandLine(app, argc, argv, "stolon-sentinel",
-                                               stolon::sentinel::kSentinelEnvPrefix,
-                                               config.common)) {
+  if (auto code =
+          stolon::SetUpFromCommandLine(app, argc, argv, "stolon-sentinel",
+                                       stolon::sentinel::kSentinelEnvPrefix, config.common)) {
     return *code;
   }
   return stolon::sentinel::RunSentinel(config);

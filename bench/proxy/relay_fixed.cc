@@ -1,17 +1,18 @@
 // proxy_relay_fixed: the relay alone, forwarding to a fixed backend (no store). Used by
 // bench/proxy/run.sh to measure the data path apart from the check loop.
 //   proxy_relay_fixed <listen-port> <backend-host> <backend-port> [buffer-bytes] [threads]
+#include <asio.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-
-#include <asio.hpp>
 
 #include "proxy/relay.h"
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s <listen-port> <backend-host> <backend-port> [buffer-bytes] [threads]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s <listen-port> <backend-host> <backend-port> [buffer-bytes] [threads]\n",
+                 argv[0]);
     return 2;
   }
   asio::io_context io(1);

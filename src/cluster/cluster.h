@@ -29,7 +29,8 @@ inline constexpr int64_t kInitialGeneration = 1;
 
 // Reserved prefix for replication slot names and application_name (stolon_<dbUID>).
 inline constexpr const char* kStolonPrefix = "stolon_";
-// External synchronous standby name that makes the master block commits below minSynchronousStandbys.
+// External synchronous standby name that makes the master block commits below
+// minSynchronousStandbys.
 inline constexpr const char* kFakeStandbyName = "stolonfakestandby";
 
 // ClusterSpec defaults (stolon's, except maxStandbyLag: stolon's constant is 1024*1204 by a typo;
@@ -82,8 +83,8 @@ Time ZeroTime();
 // ClusterSpec and its sub-objects.
 
 struct NewConfig {
-  std::string locale;     // "locale", omitempty
-  std::string encoding;   // "encoding", omitempty
+  std::string locale;           // "locale", omitempty
+  std::string encoding;         // "encoding", omitempty
   bool data_checksums = false;  // "dataChecksums", omitempty
   bool operator==(const NewConfig&) const = default;
 };
@@ -111,7 +112,7 @@ struct StandbySettings {
 };
 
 struct PITRConfig {
-  std::string data_restore_command;  // "dataRestoreCommand"
+  std::string data_restore_command;                                  // "dataRestoreCommand"
   std::optional<ArchiveRecoverySettings> archive_recovery_settings;  // "archiveRecoverySettings"
   std::optional<RecoveryTargetSettings> recovery_target_settings;    // "recoveryTargetSettings"
   bool operator==(const PITRConfig&) const = default;
@@ -148,20 +149,20 @@ struct ClusterSpec {
   std::optional<bool> synchronous_replication;           // "synchronousReplication" false
   std::optional<uint16_t> min_synchronous_standbys;      // "minSynchronousStandbys" 1
   std::optional<uint16_t> max_synchronous_standbys;      // "maxSynchronousStandbys" 1
-  std::optional<uint16_t> additional_wal_senders;        // "additionalWalSenders" 5, null when unset
+  std::optional<uint16_t> additional_wal_senders;  // "additionalWalSenders" 5, null when unset
   std::optional<std::vector<std::string>> additional_master_replication_slots;  // null when unset
-  std::optional<bool> use_pg_rewind;                     // "usePgrewind" false
-  std::optional<std::string> init_mode;                  // "initMode" required
-  std::optional<bool> merge_pg_parameters;               // "mergePgParameters" true
-  std::optional<std::string> role;                       // "role" master
-  std::optional<NewConfig> new_config;                   // "newConfig"
-  std::optional<PITRConfig> pitr_config;                 // "pitrConfig"
-  std::optional<ExistingConfig> existing_config;         // "existingConfig"
-  std::optional<StandbyConfig> standby_config;           // "standbyConfig"
+  std::optional<bool> use_pg_rewind;                       // "usePgrewind" false
+  std::optional<std::string> init_mode;                    // "initMode" required
+  std::optional<bool> merge_pg_parameters;                 // "mergePgParameters" true
+  std::optional<std::string> role;                         // "role" master
+  std::optional<NewConfig> new_config;                     // "newConfig"
+  std::optional<PITRConfig> pitr_config;                   // "pitrConfig"
+  std::optional<ExistingConfig> existing_config;           // "existingConfig"
+  std::optional<StandbyConfig> standby_config;             // "standbyConfig"
   std::optional<std::string> default_su_repl_access_mode;  // "defaultSUReplAccessMode" all
-  PGParameters pg_parameters;                            // "pgParameters", omitted when empty
-  std::optional<std::vector<std::string>> pg_hba;        // "pgHBA", null = default rules
-  std::optional<bool> automatic_pg_restart;              // "automaticPgRestart" false, null when unset
+  PGParameters pg_parameters;                              // "pgParameters", omitted when empty
+  std::optional<std::vector<std::string>> pg_hba;          // "pgHBA", null = default rules
+  std::optional<bool> automatic_pg_restart;  // "automaticPgRestart" false, null when unset
 
   bool operator==(const ClusterSpec&) const = default;
 
@@ -187,11 +188,11 @@ struct ClusterStatus {
 };
 
 struct Cluster {
-  std::string uid;          // "uid", omitempty
-  int64_t generation = 0;   // "generation", omitempty
+  std::string uid;                // "uid", omitempty
+  int64_t generation = 0;         // "generation", omitempty
   Time change_time = ZeroTime();  // "changeTime"
-  ClusterSpec spec;         // "spec"
-  ClusterStatus status;     // "status"
+  ClusterSpec spec;               // "spec"
+  ClusterStatus status;           // "status"
   bool operator==(const Cluster&) const = default;
 };
 
@@ -206,51 +207,51 @@ struct KeeperSpec {
 };
 
 struct KeeperStatus {
-  bool healthy = false;                         // "healthy", omitempty
-  Time last_healthy_time = ZeroTime();          // "lastHealthyTime"
-  std::string boot_uuid;                        // "bootUUID", omitempty
-  PostgresBinaryVersion postgres_binary_version;  // "postgresBinaryVersion"
-  bool force_fail = false;                      // "forceFail", omitempty
-  std::optional<bool> can_be_master;            // "canBeMaster", omitempty
+  bool healthy = false;                            // "healthy", omitempty
+  Time last_healthy_time = ZeroTime();             // "lastHealthyTime"
+  std::string boot_uuid;                           // "bootUUID", omitempty
+  PostgresBinaryVersion postgres_binary_version;   // "postgresBinaryVersion"
+  bool force_fail = false;                         // "forceFail", omitempty
+  std::optional<bool> can_be_master;               // "canBeMaster", omitempty
   std::optional<bool> can_be_synchronous_replica;  // "canBeSynchronousReplica", omitempty
   bool operator==(const KeeperStatus&) const = default;
 };
 
 struct Keeper {
-  std::string uid;                 // "uid", omitempty
-  int64_t generation = 0;          // "generation", omitempty
-  Time change_time = ZeroTime();   // "changeTime"
-  KeeperSpec spec;                 // "spec"
-  KeeperStatus status;             // "status"
+  std::string uid;                // "uid", omitempty
+  int64_t generation = 0;         // "generation", omitempty
+  Time change_time = ZeroTime();  // "changeTime"
+  KeeperSpec spec;                // "spec"
+  KeeperStatus status;            // "status"
   bool operator==(const Keeper&) const = default;
 };
 
 struct FollowConfig {
-  std::string type;    // "type": internal or external
-  std::string db_uid;  // "dbuid": the followed db (internal)
-  std::optional<StandbySettings> standby_settings;                   // "standbySettings"
+  std::string type;                                 // "type": internal or external
+  std::string db_uid;                               // "dbuid": the followed db (internal)
+  std::optional<StandbySettings> standby_settings;  // "standbySettings"
   std::optional<ArchiveRecoverySettings> archive_recovery_settings;  // "archiveRecoverySettings"
   bool operator==(const FollowConfig&) const = default;
 };
 
 struct DBSpec {
-  std::string keeper_uid;                 // "keeperUID", omitempty
-  Duration request_timeout{0};            // "requestTimeout", always emitted
-  uint16_t max_standbys = 0;              // "maxStandbys", omitempty
-  bool synchronous_replication = false;   // "synchronousReplication", omitempty
-  bool use_pg_rewind = false;             // "usePgrewind", omitempty
-  uint16_t additional_wal_senders = 0;    // "additionalWalSenders", always emitted
+  std::string keeper_uid;                // "keeperUID", omitempty
+  Duration request_timeout{0};           // "requestTimeout", always emitted
+  uint16_t max_standbys = 0;             // "maxStandbys", omitempty
+  bool synchronous_replication = false;  // "synchronousReplication", omitempty
+  bool use_pg_rewind = false;            // "usePgrewind", omitempty
+  uint16_t additional_wal_senders = 0;   // "additionalWalSenders", always emitted
   std::optional<std::vector<std::string>> additional_replication_slots;  // always emitted (null)
-  std::string init_mode;                  // "initMode", omitempty
-  std::optional<NewConfig> new_config;    // "newConfig", omitempty
-  std::optional<PITRConfig> pitr_config;  // "pitrConfig", omitempty
-  PGParameters pg_parameters;             // "pgParameters", omitempty
+  std::string init_mode;                                                 // "initMode", omitempty
+  std::optional<NewConfig> new_config;                                   // "newConfig", omitempty
+  std::optional<PITRConfig> pitr_config;                                 // "pitrConfig", omitempty
+  PGParameters pg_parameters;                      // "pgParameters", omitempty
   std::optional<std::vector<std::string>> pg_hba;  // "pgHBA", always emitted (null)
-  std::string role;                       // "role", omitempty
-  std::optional<FollowConfig> follow_config;  // "followConfig", omitempty
-  std::vector<std::string> followers;     // "followers", always emitted ([] when empty)
-  bool include_previous_config = false;   // "includePreviousConfig", omitempty
-  std::vector<std::string> synchronous_standbys;           // "synchronousStandbys", null when empty
+  std::string role;                                // "role", omitempty
+  std::optional<FollowConfig> follow_config;       // "followConfig", omitempty
+  std::vector<std::string> followers;              // "followers", always emitted ([] when empty)
+  bool include_previous_config = false;            // "includePreviousConfig", omitempty
+  std::vector<std::string> synchronous_standbys;   // "synchronousStandbys", null when empty
   std::vector<std::string> external_synchronous_standbys;  // "externalSynchronousStandbys", ditto
   bool operator==(const DBSpec&) const = default;
 };
@@ -264,17 +265,17 @@ struct TimelineHistoryEntry {
 using TimelinesHistory = std::vector<TimelineHistoryEntry>;
 
 struct DBStatus {
-  bool healthy = false;             // "healthy", omitempty
-  int64_t current_generation = 0;   // "currentGeneration", omitempty
-  std::string listen_address;       // "listenAddress", omitempty
-  std::string port;                 // "port", omitempty
-  std::string system_id;            // "systemdID" (sic, stolon's key), omitempty
-  uint64_t timeline_id = 0;         // "timelineID", omitempty
-  uint64_t xlog_pos = 0;            // "xLogPos", omitempty
-  TimelinesHistory timelines_history;  // "timelinesHistory", omitempty
-  PGParameters pg_parameters;       // "pgParameters", omitempty
+  bool healthy = false;                           // "healthy", omitempty
+  int64_t current_generation = 0;                 // "currentGeneration", omitempty
+  std::string listen_address;                     // "listenAddress", omitempty
+  std::string port;                               // "port", omitempty
+  std::string system_id;                          // "systemdID" (sic, stolon's key), omitempty
+  uint64_t timeline_id = 0;                       // "timelineID", omitempty
+  uint64_t xlog_pos = 0;                          // "xLogPos", omitempty
+  TimelinesHistory timelines_history;             // "timelinesHistory", omitempty
+  PGParameters pg_parameters;                     // "pgParameters", omitempty
   std::vector<std::string> synchronous_standbys;  // "synchronousStandbys", always emitted
-  std::string older_wal_file;       // "olderWalFile", omitempty
+  std::string older_wal_file;                     // "olderWalFile", omitempty
   // Not serialised: the sync standbys the instance reports right now (one sentinel check only).
   std::vector<std::string> cur_synchronous_standbys;
   bool operator==(const DBStatus&) const = default;
@@ -325,29 +326,29 @@ struct ClusterData {
 // Component infos, published by each component under its own key with a TTL.
 
 struct PostgresState {
-  std::string uid;                  // "uid": the db uid the keeper believes it runs
-  int64_t generation = 0;           // "generation": last db generation fully applied
-  std::string listen_address;       // "listenAddress"
-  std::string port;                 // "port"
-  bool healthy = false;             // "healthy"
-  std::string system_id;            // "systemID"
-  uint64_t timeline_id = 0;         // "timelineID"
-  uint64_t xlog_pos = 0;            // "xLogPos"
-  TimelinesHistory timelines_history;  // "timelinesHistory"
-  PGParameters pg_parameters;       // "pgParameters"
+  std::string uid;                                // "uid": the db uid the keeper believes it runs
+  int64_t generation = 0;                         // "generation": last db generation fully applied
+  std::string listen_address;                     // "listenAddress"
+  std::string port;                               // "port"
+  bool healthy = false;                           // "healthy"
+  std::string system_id;                          // "systemID"
+  uint64_t timeline_id = 0;                       // "timelineID"
+  uint64_t xlog_pos = 0;                          // "xLogPos"
+  TimelinesHistory timelines_history;             // "timelinesHistory"
+  PGParameters pg_parameters;                     // "pgParameters"
   std::vector<std::string> synchronous_standbys;  // "synchronousStandbys", always emitted
-  std::string older_wal_file;       // "olderWalFile"
+  std::string older_wal_file;                     // "olderWalFile"
   bool operator==(const PostgresState&) const = default;
 };
 
 struct KeeperInfo {
-  std::string info_uid;      // "infoUID": fresh on every publish
-  std::string uid;           // "uid"
-  std::string cluster_uid;   // "clusterUID"
-  std::string boot_uuid;     // "bootUUID"
-  PostgresBinaryVersion postgres_binary_version;  // "postgresBinaryVersion"
-  std::optional<PostgresState> postgres_state;    // "postgresState", null when unknown
-  std::optional<bool> can_be_master;              // "canBeMaster"
+  std::string info_uid;                            // "infoUID": fresh on every publish
+  std::string uid;                                 // "uid"
+  std::string cluster_uid;                         // "clusterUID"
+  std::string boot_uuid;                           // "bootUUID"
+  PostgresBinaryVersion postgres_binary_version;   // "postgresBinaryVersion"
+  std::optional<PostgresState> postgres_state;     // "postgresState", null when unknown
+  std::optional<bool> can_be_master;               // "canBeMaster"
   std::optional<bool> can_be_synchronous_replica;  // "canBeSynchronousReplica"
   bool operator==(const KeeperInfo&) const = default;
 };
@@ -358,9 +359,9 @@ struct SentinelInfo {
 };
 
 struct ProxyInfo {
-  std::string info_uid;      // "infoUID"
-  std::string uid;           // "UID"
-  int64_t generation = 0;    // "Generation"
+  std::string info_uid;       // "infoUID"
+  std::string uid;            // "UID"
+  int64_t generation = 0;     // "Generation"
   Duration proxy_timeout{0};  // "ProxyTimeout": integer nanoseconds on the wire
   bool operator==(const ProxyInfo&) const = default;
 };

@@ -51,8 +51,8 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, bool* out);
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, Duration* out);
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, Time* out);
 template <typename T>
-  requires(std::integral<T> && !std::same_as<T, bool>)
-absl::Status Dec(const json& j, const Ctx& c, const std::string& p, T* out);
+requires(std::integral<T> && !std::same_as<T, bool>) absl::Status
+    Dec(const json& j, const Ctx& c, const std::string& p, T* out);
 template <typename T>
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, std::vector<T>* out);
 template <typename T>
@@ -140,8 +140,8 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, bool* out) {
 }
 
 template <typename T>
-  requires(std::integral<T> && !std::same_as<T, bool>)
-absl::Status Dec(const json& j, const Ctx& c, const std::string& p, T* out) {
+requires(std::integral<T> && !std::same_as<T, bool>) absl::Status
+    Dec(const json& j, const Ctx& c, const std::string& p, T* out) {
   if (j.is_null()) return absl::OkStatus();
   if (!j.is_number_integer()) return TypeErr(c, p, "an integer", j);
   bool in_range = j.is_number_unsigned() ? std::in_range<T>(j.get<uint64_t>())
@@ -151,8 +151,8 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, T* out) {
                fmt::format("{} is out of range, must be between {} and {}", j.dump(),
                            std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
   }
-  *out = j.is_number_unsigned() ? static_cast<T>(j.get<uint64_t>())
-                                : static_cast<T>(j.get<int64_t>());
+  *out =
+      j.is_number_unsigned() ? static_cast<T>(j.get<uint64_t>()) : static_cast<T>(j.get<int64_t>());
   return absl::OkStatus();
 }
 
@@ -205,8 +205,8 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, std::optiona
 }
 
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, NewConfig* out) {
-  return Fields(j, c, p)("locale", &out->locale)("encoding", &out->encoding)(
-                             "dataChecksums", &out->data_checksums)
+  return Fields(j, c, p)("locale", &out->locale)("encoding", &out->encoding)("dataChecksums",
+                                                                             &out->data_checksums)
       .Done();
 }
 
@@ -215,10 +215,10 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, ArchiveRecov
 }
 
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, RecoveryTargetSettings* out) {
-  return Fields(j, c, p)("recoveryTarget", &out->recovery_target)(
-             "recoveryTargetLsn", &out->recovery_target_lsn)("recoveryTargetName",
-                                                             &out->recovery_target_name)(
-             "recoveryTargetTime", &out->recovery_target_time)(
+  return Fields(j, c, p)("recoveryTarget", &out->recovery_target)("recoveryTargetLsn",
+                                                                  &out->recovery_target_lsn)(
+             "recoveryTargetName", &out->recovery_target_name)("recoveryTargetTime",
+                                                               &out->recovery_target_time)(
              "recoveryTargetXid", &out->recovery_target_xid)("recoveryTargetTimeline",
                                                              &out->recovery_target_timeline)
       .Done();
@@ -243,8 +243,8 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, ExistingConf
 }
 
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, StandbyConfig* out) {
-  return Fields(j, c, p)("standbySettings", &out->standby_settings)(
-             "archiveRecoverySettings", &out->archive_recovery_settings)
+  return Fields(j, c, p)("standbySettings", &out->standby_settings)("archiveRecoverySettings",
+                                                                    &out->archive_recovery_settings)
       .Done();
 }
 
@@ -274,20 +274,18 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, ClusterSpec*
                                          &s->dead_keeper_removal_interval)(
       "proxyCheckInterval", &s->proxy_check_interval)("proxyTimeout", &s->proxy_timeout);
   f("maxStandbys", &s->max_standbys)("maxStandbysPerSender", &s->max_standbys_per_sender)(
-      "maxStandbyLag", &s->max_standby_lag)("synchronousReplication",
-                                            &s->synchronous_replication)(
+      "maxStandbyLag", &s->max_standby_lag)("synchronousReplication", &s->synchronous_replication)(
       "minSynchronousStandbys", &s->min_synchronous_standbys)("maxSynchronousStandbys",
                                                               &s->max_synchronous_standbys)(
-      "additionalWalSenders", &s->additional_wal_senders)(
-      "additionalMasterReplicationSlots", &s->additional_master_replication_slots);
+      "additionalWalSenders", &s->additional_wal_senders)("additionalMasterReplicationSlots",
+                                                          &s->additional_master_replication_slots);
   f("usePgrewind", &s->use_pg_rewind)("initMode", &s->init_mode)(
-      "mergePgParameters", &s->merge_pg_parameters)("role", &s->role)("newConfig",
-                                                                     &s->new_config)(
+      "mergePgParameters", &s->merge_pg_parameters)("role", &s->role)("newConfig", &s->new_config)(
       "pitrConfig", &s->pitr_config)("existingConfig", &s->existing_config)(
       "standbyConfig", &s->standby_config)("defaultSUReplAccessMode",
                                            &s->default_su_repl_access_mode)(
       "pgParameters", &s->pg_parameters)("pgHBA", &s->pg_hba)("automaticPgRestart",
-                                                               &s->automatic_pg_restart);
+                                                              &s->automatic_pg_restart);
   return f.Done();
 }
 
@@ -329,10 +327,10 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, DBSpec* s) {
       "additionalReplicationSlots", &s->additional_replication_slots)("initMode", &s->init_mode)(
       "newConfig", &s->new_config)("pitrConfig", &s->pitr_config);
   f("pgParameters", &s->pg_parameters)("pgHBA", &s->pg_hba)("role", &s->role)(
-      "followConfig", &s->follow_config)("followers", &s->followers)(
-      "includePreviousConfig", &s->include_previous_config)("synchronousStandbys",
-                                                            &s->synchronous_standbys)(
-      "externalSynchronousStandbys", &s->external_synchronous_standbys);
+      "followConfig", &s->follow_config)("followers", &s->followers)("includePreviousConfig",
+                                                                     &s->include_previous_config)(
+      "synchronousStandbys", &s->synchronous_standbys)("externalSynchronousStandbys",
+                                                       &s->external_synchronous_standbys);
   return f.Done();
 }
 
@@ -341,8 +339,7 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, DBStatus* s)
              "listenAddress", &s->listen_address)("port", &s->port)("systemdID", &s->system_id)(
              "timelineID", &s->timeline_id)("xLogPos", &s->xlog_pos)(
              "timelinesHistory", &s->timelines_history)("pgParameters", &s->pg_parameters)(
-             "synchronousStandbys", &s->synchronous_standbys)("olderWalFile",
-                                                              &s->older_wal_file)
+             "synchronousStandbys", &s->synchronous_standbys)("olderWalFile", &s->older_wal_file)
       .Done();
 }
 
@@ -379,7 +376,7 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, ClusterData*
         fmt::format("unsupported cluster data format version {}", cd->format_version));
   }
   return f("changeTime", &cd->change_time)("cluster", &cd->cluster)("keepers", &cd->keepers)(
-              "dbs", &cd->dbs)("proxy", &cd->proxy)
+             "dbs", &cd->dbs)("proxy", &cd->proxy)
       .Done();
 }
 
@@ -388,15 +385,13 @@ absl::Status Dec(const json& j, const Ctx& c, const std::string& p, PostgresStat
              "listenAddress", &s->listen_address)("port", &s->port)("healthy", &s->healthy)(
              "systemID", &s->system_id)("timelineID", &s->timeline_id)("xLogPos", &s->xlog_pos)(
              "timelinesHistory", &s->timelines_history)("pgParameters", &s->pg_parameters)(
-             "synchronousStandbys", &s->synchronous_standbys)("olderWalFile",
-                                                              &s->older_wal_file)
+             "synchronousStandbys", &s->synchronous_standbys)("olderWalFile", &s->older_wal_file)
       .Done();
 }
 
 absl::Status Dec(const json& j, const Ctx& c, const std::string& p, KeeperInfo* ki) {
-  return Fields(j, c, p)("infoUID", &ki->info_uid)("uid", &ki->uid)(
-             "clusterUID", &ki->cluster_uid)("bootUUID", &ki->boot_uuid)(
-             "postgresBinaryVersion", &ki->postgres_binary_version)(
+  return Fields(j, c, p)("infoUID", &ki->info_uid)("uid", &ki->uid)("clusterUID", &ki->cluster_uid)(
+             "bootUUID", &ki->boot_uuid)("postgresBinaryVersion", &ki->postgres_binary_version)(
              "postgresState", &ki->postgres_state)("canBeMaster", &ki->can_be_master)(
              "canBeSynchronousReplica", &ki->can_be_synchronous_replica)
       .Done();

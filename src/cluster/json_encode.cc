@@ -31,7 +31,9 @@ json Strings(const std::vector<std::string>& v) {
   return a;
 }
 // A list that stolon writes without omitempty, null when empty.
-json StringsOrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : Strings(v); }
+json StringsOrNull(const std::vector<std::string>& v) {
+  return v.empty() ? json(nullptr) : Strings(v);
+}
 json OptStrings(const std::optional<std::vector<std::string>>& v) {
   return v ? Strings(*v) : json(nullptr);
 }
@@ -119,7 +121,8 @@ json Enc(const PostgresBinaryVersion& v) { return json{{"Maj", v.maj}, {"Min", v
 json Enc(const TimelinesHistory& h) {
   json a = json::array();
   for (const auto& e : h) {
-    a.push_back(json{{"timelineID", e.timeline_id}, {"switchPoint", e.switch_point}, {"reason", e.reason}});
+    a.push_back(
+        json{{"timelineID", e.timeline_id}, {"switchPoint", e.switch_point}, {"reason", e.reason}});
   }
   return a;
 }
@@ -256,7 +259,8 @@ json ToJson(const ClusterSpec& s, SpecKeys keys) {
     put(key, d.has_value(), [&] { return FormatGoDuration(*d); });
   };
   auto opt = [&](const char* key, const auto& v, bool stored_always = false) {
-    put(key, v.has_value(), [&] { return json(*v); }, stored_always);
+    put(
+        key, v.has_value(), [&] { return json(*v); }, stored_always);
   };
   auto obj = [&](const char* key, const auto& v) {
     put(key, v.has_value(), [&] { return Enc(*v); });
@@ -264,7 +268,8 @@ json ToJson(const ClusterSpec& s, SpecKeys keys) {
   // A list: kOmitEmpty (all omitempty) also drops an empty one.
   auto list = [&](const char* key, const std::optional<std::vector<std::string>>& v) {
     bool set = v.has_value() && !(keys == SpecKeys::kOmitEmpty && v->empty());
-    put(key, set, [&] { return Strings(*v); }, /*stored_always=*/true);
+    put(
+        key, set, [&] { return Strings(*v); }, /*stored_always=*/true);
   };
   dur("sleepInterval", s.sleep_interval);
   dur("requestTimeout", s.request_timeout);

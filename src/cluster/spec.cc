@@ -19,16 +19,17 @@ void Default(std::optional<T>& field, T value) {
 
 // A string quoted and escaped as JSON, so newlines and quotes in bad values stay visible.
 std::string Quote(std::string_view s) {
-  return nlohmann::json(std::string(s)).dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 absl::Status Invalid(std::string msg) { return absl::InvalidArgumentError(std::move(msg)); }
 
 absl::Status CheckNotNegative(std::string_view field, Duration d) {
   if (d >= Duration(0)) return absl::OkStatus();
-  return Invalid(fmt::format("{} must not be negative, got \"{}\" (use a duration >= 0 such as \"5s\")",
-                             field, FormatGoDuration(d)));
+  return Invalid(
+      fmt::format("{} must not be negative, got \"{}\" (use a duration >= 0 such as \"5s\")", field,
+                  FormatGoDuration(d)));
 }
 
 absl::Status CheckAtLeastOne(std::string_view field, uint16_t v) {
@@ -59,9 +60,9 @@ absl::Status ValidateDurations(const ClusterSpec& s) {
   };
   for (const auto& [field, d] : durations) RETURN_IF_ERROR(CheckNotNegative(field, d));
   if (*s.proxy_check_interval >= *s.proxy_timeout) {
-    return Invalid(fmt::format("proxyCheckInterval (\"{}\") must be less than proxyTimeout (\"{}\")",
-                               FormatGoDuration(*s.proxy_check_interval),
-                               FormatGoDuration(*s.proxy_timeout)));
+    return Invalid(
+        fmt::format("proxyCheckInterval (\"{}\") must be less than proxyTimeout (\"{}\")",
+                    FormatGoDuration(*s.proxy_check_interval), FormatGoDuration(*s.proxy_timeout)));
   }
   return absl::OkStatus();
 }
@@ -82,9 +83,10 @@ absl::Status ValidateLists(const ClusterSpec& s) {
   if (s.additional_master_replication_slots) {
     for (const auto& slot : *s.additional_master_replication_slots) {
       if (!IsValidReplSlotName(slot)) {
-        return Invalid(fmt::format(
-            "invalid additionalMasterReplicationSlots entry {}: a slot name must match ^[a-z0-9_]+$",
-            Quote(slot)));
+        return Invalid(
+            fmt::format("invalid additionalMasterReplicationSlots entry {}: a slot name must match "
+                        "^[a-z0-9_]+$",
+                        Quote(slot)));
       }
       if (slot.starts_with(kStolonPrefix)) {
         return Invalid(fmt::format(
@@ -207,9 +209,10 @@ absl::Status ValidateSpecUpdate(const ClusterSpec& current, const ClusterSpec& n
   const ClusterSpec cur = current.WithDefaults();
   const ClusterSpec nxt = next.WithDefaults();
   if (cur.init_mode != nxt.init_mode) {
-    return Invalid(fmt::format("cannot change cluster init mode (from {} to {}); initMode is fixed "
-                               "when the cluster is initialized",
-                               cur.init_mode ? Quote(*cur.init_mode) : "unset", Quote(*nxt.init_mode)));
+    return Invalid(
+        fmt::format("cannot change cluster init mode (from {} to {}); initMode is fixed "
+                    "when the cluster is initialized",
+                    cur.init_mode ? Quote(*cur.init_mode) : "unset", Quote(*nxt.init_mode)));
   }
   if (*cur.role == kRoleMaster && *nxt.role == kRoleStandby) {
     return Invalid(

@@ -15,10 +15,10 @@ std::vector<std::string> NoEffectFlagWarnings(const CommonConfig& c) {
   };
   for (const auto& [flag, value] : kube) {
     if (value->empty()) continue;
-    out.push_back(fmt::format(
-        "{} has no effect: it applies only to --store-backend=kubernetes, which is not "
-        "supported yet",
-        flag));
+    out.push_back(
+        fmt::format("{} has no effect: it applies only to --store-backend=kubernetes, which is not "
+                    "supported yet",
+                    flag));
   }
   return out;
 }

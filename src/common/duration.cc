@@ -97,13 +97,20 @@ absl::StatusOr<Duration> ParseGoDuration(std::string_view in) {
     std::string_view unit = s.substr(i, j - i);
     long double mult;
     if (unit.empty()) return bad("missing unit");
-    if (unit == "ns") mult = 1;
-    else if (unit == "us" || unit == "µs" || unit == "μs") mult = 1e3L;
-    else if (unit == "ms") mult = 1e6L;
-    else if (unit == "s") mult = 1e9L;
-    else if (unit == "m") mult = 60e9L;
-    else if (unit == "h") mult = 3600e9L;
-    else return bad(fmt::format("unknown unit \"{}\"", unit));
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us" || unit == "µs" || unit == "μs")
+      mult = 1e3L;
+    else if (unit == "ms")
+      mult = 1e6L;
+    else if (unit == "s")
+      mult = 1e9L;
+    else if (unit == "m")
+      mult = 60e9L;
+    else if (unit == "h")
+      mult = 3600e9L;
+    else
+      return bad(fmt::format("unknown unit \"{}\"", unit));
     total += (static_cast<long double>(whole) + frac) * mult;
     s.remove_prefix(j);
   }

@@ -70,8 +70,10 @@ void AddCommonFlags(CLI::App& app, CommonConfig& c, Component component) {
   app.add_option("--store-prefix", c.store_prefix, "the store base prefix")->capture_default_str();
   app.add_option("--store-cert-file", c.store_cert_file,
                  "certificate file for client identification to the store");
-  app.add_option("--store-key", c.store_key, "private key file for client identification to the store");
-  app.add_option("--store-ca-file", c.store_ca_file, "verify certificates of HTTPS-enabled store servers using this CA bundle");
+  app.add_option("--store-key", c.store_key,
+                 "private key file for client identification to the store");
+  app.add_option("--store-ca-file", c.store_ca_file,
+                 "verify certificates of HTTPS-enabled store servers using this CA bundle");
   app.add_flag("--store-skip-tls-verify", c.store_skip_tls_verify,
                "skip store certificate verification (insecure!!!)");
   app.add_option("--kube-resource-kind", c.kube_resource_kind,
@@ -82,8 +84,10 @@ void AddCommonFlags(CLI::App& app, CommonConfig& c, Component component) {
       ->check(CLI::Validator(
           [](std::string& v) {
             return IsLogLevel(v) ? std::string()
-                                 : fmt::format("invalid log level \"{}\": use debug, info, warn "
-                                               "or error", v);
+                                 : fmt::format(
+                                       "invalid log level \"{}\": use debug, info, warn "
+                                       "or error",
+                                       v);
           },
           "LEVEL"));
   if (component == Component::kCtl) {
@@ -102,8 +106,9 @@ void AddCommonFlags(CLI::App& app, CommonConfig& c, Component component) {
               return ep.ok() ? std::string() : std::string(ep.status().message());
             },
             "HOST:PORT"));
-    app.add_flag("--log-color", c.log_color, "enable color in log output (default: true if "
-                                             "stderr is a terminal)")
+    app.add_flag("--log-color", c.log_color,
+                 "enable color in log output (default: true if "
+                 "stderr is a terminal)")
         ->each([&c](const std::string&) { c.log_color_given = true; });
     app.add_flag("--debug", c.debug, "enable debug logging (deprecated, use --log-level=debug)")
         ->group("");  // hidden
@@ -134,8 +139,8 @@ absl::Status ValidateCommonConfig(const CommonConfig& c) {
 absl::Status InitLoggingFromFlags(const CommonConfig& c) {
   std::string level = c.debug ? "debug" : c.log_level;
   if (!IsLogLevel(level)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "invalid --log-level \"{}\": use debug, info, warn or error", level));
+    return absl::InvalidArgumentError(
+        fmt::format("invalid --log-level \"{}\": use debug, info, warn or error", level));
   }
   bool color = c.log_color_given ? c.log_color : ::isatty(STDERR_FILENO) == 1;
   if (absl::Status s = InitLogging(level, color); !s.ok()) return s;
@@ -186,8 +191,9 @@ FlagParseResult ParseCommandLine(CLI::App& app, const std::vector<std::string>& 
     // A program with subcommands, none selected, and a word left over: an unknown command.
     bool has_subcommands = !app.get_subcommands([](CLI::App*) { return true; }).empty();
     if (has_subcommands && app.get_subcommands().empty() && !app.remaining().empty()) {
-      return stop(1, fmt::format("{0}: unknown command \"{1}\" for \"{0}\" (run '{0} --help' for usage)",
-                                 prog, app.remaining().front()));
+      return stop(
+          1, fmt::format("{0}: unknown command \"{1}\" for \"{0}\" (run '{0} --help' for usage)",
+                         prog, app.remaining().front()));
     }
     return stop(1, fmt::format("{}: {} (see {} --help)", prog, OneLine(e.what()), prog));
   }
@@ -200,8 +206,8 @@ FlagParseResult ParseCommandLine(CLI::App& app, const std::vector<std::string>& 
       opt->add_result(std::string(v));
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      return stop(1, fmt::format("{}: invalid value \"{}\" for {}: {}", prog, v, name,
-                                 OneLine(e.what())));
+      return stop(
+          1, fmt::format("{}: invalid value \"{}\" for {}: {}", prog, v, name, OneLine(e.what())));
     }
   }
   return out;
@@ -223,7 +229,8 @@ std::optional<int> SetUpFromCommandLine(CLI::App& app, int argc, char** argv,
   FlagParseResult r = ParseCommandLine(app, args, program, env_prefix);
   if (r.exit) return PrintParseResult(r);
   if (absl::Status s = InitLoggingFromFlags(common); !s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", std::string(program).c_str(), std::string(s.message()).c_str());
+    std::fprintf(stderr, "%s: %s\n", std::string(program).c_str(),
+                 std::string(s.message()).c_str());
     return 1;
   }
   return std::nullopt;

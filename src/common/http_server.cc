@@ -1,10 +1,9 @@
 #include "common/http_server.h"
 
-#include <charconv>
-#include <string_view>
-
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <charconv>
+#include <string_view>
 
 #include "fmt/format.h"
 
@@ -21,12 +20,18 @@ constexpr size_t kMaxRequest = 8192;
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
@@ -41,8 +46,8 @@ std::string Serialize(const HttpResponse& r) {
 absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& address,
                                                  const std::string& flag) {
   auto bad = [&](const std::string& why) {
-    return absl::InvalidArgumentError(fmt::format(
-        "invalid {} \"{}\": {}; use host:port, e.g. 0.0.0.0:8080", flag, address, why));
+    return absl::InvalidArgumentError(
+        fmt::format("invalid {} \"{}\": {}; use host:port, e.g. 0.0.0.0:8080", flag, address, why));
   };
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) return bad("no port");
@@ -143,9 +148,9 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<Shared> shared, tcp::soc
   using namespace asio::experimental::awaitable_operators;
   std::string req;
   asio::steady_timer deadline(s.get_executor(), kRequestTimeout);
-  auto read = co_await (asio::async_read_until(s, asio::dynamic_buffer(req, kMaxRequest),
-                                               "\r\n\r\n", kAsTuple) ||
-                        deadline.async_wait(kAsTuple));
+  auto read = co_await (
+      asio::async_read_until(s, asio::dynamic_buffer(req, kMaxRequest), "\r\n\r\n", kAsTuple) ||
+      deadline.async_wait(kAsTuple));
   if (read.index() != 0) co_return;  // timed out
   if (auto [ec, n] = std::get<0>(read); ec) co_return;
 

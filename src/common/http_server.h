@@ -7,15 +7,14 @@
 // block (the keeper's and the sentinel's loops), so scrapes are answered meanwhile.
 #pragma once
 
-#include <cstdint>
+#include <asio.hpp>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <asio.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -79,7 +78,9 @@ class MetricsEndpoint {
   MetricsEndpoint();
   ~MetricsEndpoint();  // Stop()
   // See HttpServer::Handle. REQUIRES: before Start().
-  void Handle(std::string path, HttpHandler handler) { server_.Handle(std::move(path), std::move(handler)); }
+  void Handle(std::string path, HttpHandler handler) {
+    server_.Handle(std::move(path), std::move(handler));
+  }
   // Binds `address` and starts the serving thread. Errors as HttpServer::Start.
   absl::Status Start(const std::string& address);
   // Stops serving and joins the thread (idempotent; any thread but the serving one).

@@ -22,8 +22,7 @@ std::string RandomIdGenerator::NewUuid() {
   snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
            static_cast<unsigned long long>(hi >> 32),
            static_cast<unsigned long long>((hi >> 16) & 0xffff),
-           static_cast<unsigned long long>(hi & 0xffff),
-           static_cast<unsigned long long>(lo >> 48),
+           static_cast<unsigned long long>(hi & 0xffff), static_cast<unsigned long long>(lo >> 48),
            static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return buf;
 }

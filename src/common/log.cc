@@ -16,13 +16,27 @@ class UpperLevelFlag final : public spdlog::custom_flag_formatter {
               spdlog::memory_buf_t& dest) override {
     std::string_view name;
     switch (msg.level) {
-      case spdlog::level::trace: name = "DEBUG"; break;
-      case spdlog::level::debug: name = "DEBUG"; break;
-      case spdlog::level::info: name = "INFO"; break;
-      case spdlog::level::warn: name = "WARN"; break;
-      case spdlog::level::err: name = "ERROR"; break;
-      case spdlog::level::critical: name = "FATAL"; break;
-      default: name = "INFO"; break;
+      case spdlog::level::trace:
+        name = "DEBUG";
+        break;
+      case spdlog::level::debug:
+        name = "DEBUG";
+        break;
+      case spdlog::level::info:
+        name = "INFO";
+        break;
+      case spdlog::level::warn:
+        name = "WARN";
+        break;
+      case spdlog::level::err:
+        name = "ERROR";
+        break;
+      case spdlog::level::critical:
+        name = "FATAL";
+        break;
+      default:
+        name = "INFO";
+        break;
     }
     dest.append(name.data(), name.data() + name.size());
   }
@@ -35,10 +49,14 @@ class UpperLevelFlag final : public spdlog::custom_flag_formatter {
 
 absl::Status InitLogging(std::string_view level, bool color) {
   spdlog::level::level_enum lvl;
-  if (level == "debug") lvl = spdlog::level::debug;
-  else if (level == "info") lvl = spdlog::level::info;
-  else if (level == "warn") lvl = spdlog::level::warn;
-  else if (level == "error") lvl = spdlog::level::err;
+  if (level == "debug")
+    lvl = spdlog::level::debug;
+  else if (level == "info")
+    lvl = spdlog::level::info;
+  else if (level == "warn")
+    lvl = spdlog::level::warn;
+  else if (level == "error")
+    lvl = spdlog::level::err;
   else
     return absl::InvalidArgumentError("invalid log level: \"" + std::string(level) +
                                       "\" (use debug, info, warn or error)");

@@ -125,8 +125,8 @@ std::string MetricsRegistry::Render() const {
 
 void AddClusterIdentifier(MetricsRegistry& r, const std::string& cluster_name,
                           const std::string& component) {
-  r.Gauge("stolon_cluster_identifier",
-          "Set to 1, labelled with the cluster name and the component", true)
+  r.Gauge("stolon_cluster_identifier", "Set to 1, labelled with the cluster name and the component",
+          true)
       .Set({{"cluster_name", cluster_name}, {"component", component}}, 1);
 }
 

@@ -11,29 +11,29 @@
 #define STOLON_CONCAT_(a, b) STOLON_CONCAT_INNER_(a, b)
 
 // RETURN_IF_ERROR(expr): returns the status of `expr` from the current function when it is not OK.
-#define RETURN_IF_ERROR(expr)                            \
-  do {                                                   \
+#define RETURN_IF_ERROR(expr)                                 \
+  do {                                                        \
     ::absl::Status stolon_status_ = ::stolon::ToStatus(expr); \
-    if (!stolon_status_.ok()) return stolon_status_;     \
+    if (!stolon_status_.ok()) return stolon_status_;          \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates the StatusOr `expr`; on error returns its status,
 // otherwise moves the value into `lhs` (which may be a declaration such as `auto x`).
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  STOLON_ASSIGN_OR_RETURN_IMPL_(STOLON_CONCAT_(stolon_statusor_, __LINE__), lhs, expr, return)
+  STOLON_ASSIGN_OR_RETURN_IMPL_(STOLON_CONCAT_(stolon_statusor_, __LINE__), lhs, expr, return )
 
 // Coroutine variants: CO_RETURN_IF_ERROR / CO_ASSIGN_OR_RETURN use co_return.
-#define CO_RETURN_IF_ERROR(expr)                         \
-  do {                                                   \
+#define CO_RETURN_IF_ERROR(expr)                              \
+  do {                                                        \
     ::absl::Status stolon_status_ = ::stolon::ToStatus(expr); \
-    if (!stolon_status_.ok()) co_return stolon_status_;  \
+    if (!stolon_status_.ok()) co_return stolon_status_;       \
   } while (0)
 #define CO_ASSIGN_OR_RETURN(lhs, expr) \
-  STOLON_ASSIGN_OR_RETURN_IMPL_(STOLON_CONCAT_(stolon_statusor_, __LINE__), lhs, expr, co_return)
+  STOLON_ASSIGN_OR_RETURN_IMPL_(STOLON_CONCAT_(stolon_statusor_, __LINE__), lhs, expr, co_return )
 
 #define STOLON_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ret) \
-  auto tmp = (expr);                                        \
-  if (!tmp.ok()) ret std::move(tmp).status();               \
+  auto tmp = (expr);                                       \
+  if (!tmp.ok()) ret std::move(tmp).status();              \
   lhs = std::move(tmp).value()
 
 namespace stolon {

@@ -23,15 +23,15 @@ constexpr int kMaxUpdateRetries = 3;
 
 // Flags of the subcommands (stolon v0.17 names).
 struct Flags {
-  std::string positional;      // JSON argument of init/update, keeper uid of failkeeper/removekeeper
-  std::string file;            // -f/--file of init/update/clusterdata write
+  std::string positional;  // JSON argument of init/update, keeper uid of failkeeper/removekeeper
+  std::string file;        // -f/--file of init/update/clusterdata write
   bool file_given = false;
-  bool yes = false;            // -y/--yes
-  bool patch = false;          // update -p/--patch
+  bool yes = false;             // -y/--yes
+  bool patch = false;           // update -p/--patch
   std::string format = "text";  // status -f/--format
-  bool defaults = false;       // spec --defaults
-  bool pretty = false;         // clusterdata read --pretty
-  std::string shell;           // completion <shell>
+  bool defaults = false;        // spec --defaults
+  bool pretty = false;          // clusterdata read --pretty
+  std::string shell;            // completion <shell>
 };
 
 // One invocation: flags, streams and the lazily opened store.
@@ -240,7 +240,8 @@ absl::Status Ctl::Update() {
 
 absl::Status Ctl::FailKeeper() {
   std::string uid = flags.positional;
-  if (uid.empty()) return absl::InvalidArgumentError("keeper uid required: stolonctl failkeeper <keeperUID>");
+  if (uid.empty())
+    return absl::InvalidArgumentError("keeper uid required: stolonctl failkeeper <keeperUID>");
   return UpdateClusterData([&](const cluster::ClusterData& cd) { return ctl::FailKeeper(cd, uid); },
                            kMaxUpdateRetries);
 }
@@ -346,7 +347,8 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
       "  stolonctl init                                   # {\"initMode\":\"new\"}\n"
       "  stolonctl init '{\"initMode\":\"new\",\"synchronousReplication\":true}'\n"
       "  stolonctl init -y -f spec.json\n"
-      "  stolonctl init '{\"initMode\":\"existing\",\"existingConfig\":{\"keeperUID\":\"keeper0\"}}'");
+      "  stolonctl init "
+      "'{\"initMode\":\"existing\",\"existingConfig\":{\"keeperUID\":\"keeper0\"}}'");
   on(init, [&] { return ctl.Init(); });
 
   auto* status = app.add_subcommand("status", "Display the current cluster status");
@@ -373,7 +375,8 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
 
   auto* failkeeper = app.add_subcommand("failkeeper", "Force keeper as temporarily failed");
   failkeeper->add_option("keeperUID", f.positional, "keeper uid")->required();
-  failkeeper->footer("Examples:\n  stolonctl failkeeper keeper0   # force a failover away from keeper0");
+  failkeeper->footer(
+      "Examples:\n  stolonctl failkeeper keeper0   # force a failover away from keeper0");
   on(failkeeper, [&] { return ctl.FailKeeper(); });
 
   auto* promote = app.add_subcommand("promote", "Promotes a standby cluster to a primary cluster");
@@ -418,7 +421,8 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
 
   FlagParseResult parsed = ParseCommandLine(app, args, "stolonctl", "STOLONCTL");
   if (parsed.exit) {
-    (parsed.exit_code == 0 ? io.out : io.err) << parsed.message << (parsed.exit_code == 0 ? "" : "\n");
+    (parsed.exit_code == 0 ? io.out : io.err)
+        << parsed.message << (parsed.exit_code == 0 ? "" : "\n");
     return parsed.exit_code;
   }
   if (absl::Status st = InitLoggingFromFlags(ctl.config); !st.ok()) {
@@ -429,8 +433,9 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
   absl::Status st = action();
   if (st.ok()) return 0;
   if (status->parsed() && f.format == "json") {
-    io.out << nlohmann::json({{"error", {{"code", absl::StatusCodeToString(st.code())},
-                                         {"message", std::string(st.message())}}}})
+    io.out << nlohmann::json({{"error",
+                               {{"code", absl::StatusCodeToString(st.code())},
+                                {"message", std::string(st.message())}}}})
                   .dump(1, '\t')
            << "\n";
   }

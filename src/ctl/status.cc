@@ -72,7 +72,8 @@ std::string RenderStatusText(const StatusInput& in) {
   if (cd.keepers.empty()) {
     out += "No keepers available\n\n";
   } else {
-    tw.Write("UID\tHEALTHY\tPG LISTENADDRESS\tPG HEALTHY\tPG WANTEDGENERATION\tPG CURRENTGENERATION\n");
+    tw.Write(
+        "UID\tHEALTHY\tPG LISTENADDRESS\tPG HEALTHY\tPG WANTEDGENERATION\tPG CURRENTGENERATION\n");
     for (const auto& [uid, k] : cd.keepers) {
       if (const cluster::DB* db = FindDBForKeeper(cd, uid)) {
         std::string addr = db->status.listen_address.empty()
@@ -138,7 +139,8 @@ nlohmann::json RenderStatusJson(const StatusInput& in) {
                {"master_keeper_uid", mdb->second.spec.keeper_uid},
                {"master_db_uid", mdb->first}};
   }
-  return {{"sentinels", sentinels}, {"proxies", proxies}, {"keepers", keepers}, {"cluster", cluster}};
+  return {
+      {"sentinels", sentinels}, {"proxies", proxies}, {"keepers", keepers}, {"cluster", cluster}};
 }
 
 }  // namespace stolon::ctl

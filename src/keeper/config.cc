@@ -94,8 +94,8 @@ absl::Status CheckAuth(const std::string& method, const std::string& password,
         "--pg-{}-auth-method must be one of: md5, scram-sha-256, trust (got {:?})", flag, method));
   }
   if (password.empty() && password_file.empty() && method != postgresql::kAuthTrust) {
-    return absl::InvalidArgumentError(fmt::format(
-        "one of --pg-{0}-password or --pg-{0}-passwordfile is required", flag));
+    return absl::InvalidArgumentError(
+        fmt::format("one of --pg-{0}-password or --pg-{0}-passwordfile is required", flag));
   }
   if (!password.empty() && !password_file.empty()) {
     return absl::InvalidArgumentError(fmt::format(
@@ -151,28 +151,46 @@ void AddKeeperFlags(CLI::App& app, KeeperConfig& c) {
                  "will be generated.");
   app.add_option("--id", c.id, "keeper id (deprecated, use --uid)")->group("");  // hidden
   app.add_option("--data-dir", c.data_dir, "data directory");
-  app.add_option("--pg-listen-address", c.pg_listen_address, "postgresql instance listening address");
-  app.add_option("--pg-port", c.pg_port, "postgresql instance listening port")->capture_default_str();
+  app.add_option("--pg-listen-address", c.pg_listen_address,
+                 "postgresql instance listening address");
+  app.add_option("--pg-port", c.pg_port, "postgresql instance listening port")
+      ->capture_default_str();
   app.add_option("--pg-advertise-address", c.pg_advertise_address,
                  "postgresql instance address from outside. Use it to expose ip different than "
                  "local ip with a NAT networking config");
   app.add_option("--pg-advertise-port", c.pg_advertise_port,
                  "postgresql instance port from outside. Use it to expose port different than "
                  "local port with a PAT networking config");
-  app.add_option("--pg-bin-path", c.pg_bin_path, "absolute path to postgresql binaries. If empty "
+  app.add_option("--pg-bin-path", c.pg_bin_path,
+                 "absolute path to postgresql binaries. If empty "
                  "they will be searched in the current PATH");
-  app.add_option("--pg-repl-auth-method", c.pg_repl_auth_method,
-                 "postgres replication user auth method. Default is md5. (md5, scram-sha-256, trust)")
+  app.add_option(
+         "--pg-repl-auth-method", c.pg_repl_auth_method,
+         "postgres replication user auth method. Default is md5. (md5, scram-sha-256, trust)")
       ->capture_default_str();
-  app.add_option("--pg-repl-username", c.pg_repl_username, "postgres replication user name. Required. It'll be created on db initialization. Must be the same for all keepers.");
-  app.add_option("--pg-repl-password", c.pg_repl_password, "postgres replication user password. Only one of --pg-repl-password or --pg-repl-passwordfile must be provided. Must be the same for all keepers.");
-  app.add_option("--pg-repl-passwordfile", c.pg_repl_password_file, "postgres replication user password file. Only one of --pg-repl-password or --pg-repl-passwordfile must be provided. Must be the same for all keepers.");
+  app.add_option("--pg-repl-username", c.pg_repl_username,
+                 "postgres replication user name. Required. It'll be created on db initialization. "
+                 "Must be the same for all keepers.");
+  app.add_option("--pg-repl-password", c.pg_repl_password,
+                 "postgres replication user password. Only one of --pg-repl-password or "
+                 "--pg-repl-passwordfile must be provided. Must be the same for all keepers.");
+  app.add_option("--pg-repl-passwordfile", c.pg_repl_password_file,
+                 "postgres replication user password file. Only one of --pg-repl-password or "
+                 "--pg-repl-passwordfile must be provided. Must be the same for all keepers.");
   app.add_option("--pg-su-auth-method", c.pg_su_auth_method,
                  "postgres superuser auth method. Default is md5. (md5, scram-sha-256, trust)")
       ->capture_default_str();
-  app.add_option("--pg-su-username", c.pg_su_username, "postgres superuser user name. Used for keeper managed instance access and pg_rewind based synchronization. It'll be created on db initialization. Defaults to the name of the effective user running stolon-keeper. Must be the same for all keepers.");
-  app.add_option("--pg-su-password", c.pg_su_password, "postgres superuser password. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers.");
-  app.add_option("--pg-su-passwordfile", c.pg_su_password_file, "postgres superuser password file. Only one of --pg-su-password or --pg-su-passwordfile must be provided. Must be the same for all keepers.");
+  app.add_option(
+      "--pg-su-username", c.pg_su_username,
+      "postgres superuser user name. Used for keeper managed instance access and pg_rewind based "
+      "synchronization. It'll be created on db initialization. Defaults to the name of the "
+      "effective user running stolon-keeper. Must be the same for all keepers.");
+  app.add_option("--pg-su-password", c.pg_su_password,
+                 "postgres superuser password. Only one of --pg-su-password or "
+                 "--pg-su-passwordfile must be provided. Must be the same for all keepers.");
+  app.add_option("--pg-su-passwordfile", c.pg_su_password_file,
+                 "postgres superuser password file. Only one of --pg-su-password or "
+                 "--pg-su-passwordfile must be provided. Must be the same for all keepers.");
   // Go bool flags: "--can-be-master" alone means true, "--can-be-master=false" turns it off.
   app.add_flag("--can-be-master", c.can_be_master, "whether this keeper can be elected master")
       ->default_str("true");
@@ -200,14 +218,15 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data dir required: pass --data-dir");
   // The keeper may leave its working directory (one its user cannot enter breaks PostgreSQL's
   // tools), so paths given relative to it are made absolute now.
-  for (auto [flag, path] : {std::pair{"--data-dir", &c.data_dir}, {"--pg-bin-path", &c.pg_bin_path}}) {
+  for (auto [flag, path] :
+       {std::pair{"--data-dir", &c.data_dir}, {"--pg-bin-path", &c.pg_bin_path}}) {
     if (path->empty() || std::filesystem::path(*path).is_absolute()) continue;
     std::error_code ec;
     auto abs = std::filesystem::absolute(*path, ec);
     if (ec) {
-      return absl::InvalidArgumentError(fmt::format(
-          "cannot resolve the relative {} {:?} ({}): pass an absolute path", flag, *path,
-          ec.message()));
+      return absl::InvalidArgumentError(
+          fmt::format("cannot resolve the relative {} {:?} ({}): pass an absolute path", flag,
+                      *path, ec.message()));
     }
     *path = abs.lexically_normal().string();
   }
@@ -224,13 +243,15 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
   if (c.pg_advertise_port.empty()) c.pg_advertise_port = c.pg_port;
   WarnAboutAdvertiseAddress(c.pg_advertise_address);
 
-  if (c.pg_repl_username.empty()) return absl::InvalidArgumentError("--pg-repl-username is required");
-  if (absl::Status s = CheckAuth(c.pg_repl_auth_method, c.pg_repl_password,
-                                 c.pg_repl_password_file, "repl");
+  if (c.pg_repl_username.empty())
+    return absl::InvalidArgumentError("--pg-repl-username is required");
+  if (absl::Status s =
+          CheckAuth(c.pg_repl_auth_method, c.pg_repl_password, c.pg_repl_password_file, "repl");
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckAuth(c.pg_su_auth_method, c.pg_su_password, c.pg_su_password_file, "su");
+  if (absl::Status s =
+          CheckAuth(c.pg_su_auth_method, c.pg_su_password, c.pg_su_password_file, "su");
       !s.ok()) {
     return s;
   }
@@ -252,8 +273,8 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
   if (!c.pg_su_password_file.empty()) {
     auto pw = ReadPasswordFile(c.pg_su_password_file);
     if (!pw.ok()) {
-      return absl::InvalidArgumentError(fmt::format("cannot read pg superuser password: {}",
-                                                    std::string(pw.status().message())));
+      return absl::InvalidArgumentError(
+          fmt::format("cannot read pg superuser password: {}", std::string(pw.status().message())));
     }
     c.pg_su_password = *pw;
   }
@@ -261,7 +282,8 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
   if (absl::Status s = TrimPassword(c.pg_repl_password, "replication user"); !s.ok()) return s;
 
   if (c.pg_su_username == c.pg_repl_username) {
-    spdlog::warn("superuser name and replication user name are the same. Different users are suggested.");
+    spdlog::warn(
+        "superuser name and replication user name are the same. Different users are suggested.");
     if (c.pg_su_auth_method != c.pg_repl_auth_method) {
       return absl::InvalidArgumentError(
           "do not support different auth methods when utilizing superuser for replication.");

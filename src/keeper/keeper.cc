@@ -6,11 +6,11 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
-#include <cstdio>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "cluster/cluster.h"
+#include "cluster/json.h"
 #include "common/code_pages.h"
 #include "common/http_server.h"
 #include "common/ids.h"
@@ -31,7 +32,6 @@
 #include "keeper/state_machine.h"
 #include "keeper/store_adapter.h"
 #include "spdlog/spdlog.h"
-#include "cluster/json.h"
 #include "store/change_notifier.h"
 #include "store/store.h"
 #include "store/store_config.h"
@@ -115,12 +115,12 @@ postgresql::ManagerConfig MakeManagerConfig(const KeeperConfig& c, Duration requ
 }
 
 postgresql::Roles MakeRoles(const KeeperConfig& c) {
-  return postgresql::Roles{c.pg_su_username,    c.pg_su_password,   c.pg_su_auth_method,
+  return postgresql::Roles{c.pg_su_username,   c.pg_su_password,   c.pg_su_auth_method,
                            c.pg_repl_username, c.pg_repl_password, c.pg_repl_auth_method};
 }
 
-// A problem that stops the program before or while it starts: one line "stolon-keeper: <problem>" on
-// stderr (as for a bad flag), after whatever was logged so far.
+// A problem that stops the program before or while it starts: one line "stolon-keeper: <problem>"
+// on stderr (as for a bad flag), after whatever was logged so far.
 int Fatal(const std::string& msg) {
   spdlog::default_logger()->flush();
   std::fprintf(stderr, "stolon-keeper: %s\n", msg.c_str());
@@ -140,11 +140,13 @@ int RunKeeper(KeeperConfig& config) {
   // `sudo -u postgres stolon-keeper` from /root: work from the data dir then.
   if (::access(".", R_OK | X_OK) != 0) {
     if (::chdir(config.data_dir.c_str()) != 0) {
-      return Fatal(fmt::format("cannot enter the data dir {}: {}", config.data_dir,
-                               std::strerror(errno)));
+      return Fatal(
+          fmt::format("cannot enter the data dir {}: {}", config.data_dir, std::strerror(errno)));
     }
-    spdlog::info("the working directory is not accessible to this user: working from the data "
-                 "dir{}", LogFields({{"dataDir", config.data_dir}}));
+    spdlog::info(
+        "the working directory is not accessible to this user: working from the data "
+        "dir{}",
+        LogFields({{"dataDir", config.data_dir}}));
   }
   std::optional<DataDirLock> lock;
   if (!config.disable_data_dir_locking) {
@@ -254,10 +256,9 @@ int RunKeeper(KeeperConfig& config) {
         }
         const std::optional<cluster::PostgresState> before = shared.pg_state();
         cluster::PostgresState now = ProbePGState(probe_pg, shared.db_state(), config);
-        const bool changed = !before || before->uid != now.uid ||
-                             before->generation != now.generation ||
-                             before->healthy != now.healthy ||
-                             before->timeline_id != now.timeline_id;
+        const bool changed =
+            !before || before->uid != now.uid || before->generation != now.generation ||
+            before->healthy != now.healthy || before->timeline_id != now.timeline_id;
         shared.set_pg_state(std::move(now));
         // Wake the info publish first: the lag query below must not delay a woken chain.
         if ((woken || changed) && info_job_ptr != nullptr) info_job_ptr->Cancel();

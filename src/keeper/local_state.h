@@ -1,7 +1,7 @@
 // The keeper's files in its data dir (stolon v0.17 layout):
 //   <data-dir>/keeperstate  {"UID": "...", "ClusterUID": "..."}
-//   <data-dir>/dbstate      {"UID": "...", "Generation": N, "Initializing": b, "InitPGParameters": {...}|null}
-//   <data-dir>/lock         the fcntl lock taken while a keeper runs on the dir
+//   <data-dir>/dbstate      {"UID": "...", "Generation": N, "Initializing": b, "InitPGParameters":
+//   {...}|null} <data-dir>/lock         the fcntl lock taken while a keeper runs on the dir
 // State files are written atomically: temp file in the same dir, fsync, chmod 0600, rename,
 // fsync of the directory.
 #pragma once
@@ -22,8 +22,8 @@ struct KeeperLocalState {
 };
 
 struct DBLocalState {
-  std::string uid;          // "UID": the db this data dir holds
-  int64_t generation = 0;   // "Generation": the last db generation fully applied
+  std::string uid;            // "UID": the db this data dir holds
+  int64_t generation = 0;     // "Generation": the last db generation fully applied
   bool initializing = false;  // "Initializing": an init/resync is in progress (crash = redo)
   std::optional<cluster::PGParameters> init_pg_parameters;  // "InitPGParameters"
   bool operator==(const DBLocalState&) const = default;

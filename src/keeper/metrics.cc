@@ -7,7 +7,9 @@
 namespace stolon::keeper {
 namespace {
 
-double UnixSeconds(WallTime t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+double UnixSeconds(WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
 
 // stolon's role gauges: every known role labelled, 1 for the current one (none when unknown).
 void SetRole(MetricFamily& f, const std::string& role) {
@@ -35,18 +37,18 @@ KeeperMetrics::KeeperMetrics(MetricsRegistry& registry, const std::string& clust
   MetricFamily* needs_restart =
       &registry.Gauge("stolon_keeper_needs_restart", "Set to 1 if Postgres requires restart");
   MetricFamily* last_sync = &registry.Gauge("stolon_keeper_last_sync_success_seconds",
-                                           "Last time we successfully synced our keeper");
+                                            "Last time we successfully synced our keeper");
   MetricFamily* sleep_interval =
       &registry.Gauge("stolon_keeper_sleep_interval", "Seconds to sleep between sync loops");
-  shutdown_ = &registry.Gauge(
-      "stolon_keeper_shutdown_seconds",
-      "Shutdown time (received termination signal) since unix epoch in seconds");
+  shutdown_ =
+      &registry.Gauge("stolon_keeper_shutdown_seconds",
+                      "Shutdown time (received termination signal) since unix epoch in seconds");
   MetricFamily* passes = &registry.Counter("stolon_keeper_passes_total", "Keeper passes run");
-  MetricFamily* failed_passes =
-      &registry.Counter("stolon_keeper_pass_failures_total", "Keeper passes that ended with an error");
-  MetricFamily* wanted = &registry.Gauge(
-      "stolon_keeper_db_generation_wanted",
-      "Generation of our db spec in the cluster data (0 when no db is assigned)");
+  MetricFamily* failed_passes = &registry.Counter("stolon_keeper_pass_failures_total",
+                                                  "Keeper passes that ended with an error");
+  MetricFamily* wanted =
+      &registry.Gauge("stolon_keeper_db_generation_wanted",
+                      "Generation of our db spec in the cluster data (0 when no db is assigned)");
   MetricFamily* applied = &registry.Gauge(
       "stolon_keeper_db_generation_applied",
       "Db spec generation fully applied by the last converged pass (saved in dbstate)");

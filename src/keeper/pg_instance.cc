@@ -98,7 +98,9 @@ absl::Status ManagerInstance::Restart(bool fast) {
   return manager_.Restart(fast);
 }
 
-absl::Status ManagerInstance::WaitReady(Duration timeout) { return manager_.WaitReady(Ms(timeout)); }
+absl::Status ManagerInstance::WaitReady(Duration timeout) {
+  return manager_.WaitReady(Ms(timeout));
+}
 
 absl::Status ManagerInstance::WaitRecoveryDone(Duration timeout) {
   return manager_.WaitRecoveryDone(Ms(timeout));
@@ -111,9 +113,11 @@ absl::StatusOr<std::vector<std::string>> ManagerInstance::MovedAside() const {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) out.push_back(entry.path().string());
+    if (entry.path().filename().string().rfind(prefix, 0) == 0)
+      out.push_back(entry.path().string());
   }
-  if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", parent.string(), ec.message()));
+  if (ec)
+    return absl::InternalError(fmt::format("cannot list {}: {}", parent.string(), ec.message()));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -151,8 +155,8 @@ absl::Status ManagerInstance::RunDataRestoreCommand(const std::string& command, 
         fmt::format("data restore command timed out after {}", FormatGoDuration(timeout)));
   }
   if (r.exit_code != 0) {
-    return absl::InternalError(fmt::format("data restore command failed (exit code {}): {}",
-                                           r.exit_code, r.Tail()));
+    return absl::InternalError(
+        fmt::format("data restore command failed (exit code {}): {}", r.exit_code, r.Tail()));
   }
   return absl::OkStatus();
 }
@@ -187,7 +191,7 @@ absl::StatusOr<std::vector<std::string>> ManagerInstance::GetSyncStandbys() {
 }
 
 absl::StatusOr<bool> ManagerInstance::NudgeSyncStandbys(const std::vector<std::string>& app_names,
-                                                       Duration wait) {
+                                                        Duration wait) {
   return WithConn([&](postgresql::Connection& c) {
     return postgresql::NudgeSyncStandbys(c, app_names, Ms(wait));
   });

@@ -20,7 +20,9 @@ class ManagerInstance final : public Instance {
 
   postgresql::Manager& manager() { return manager_; }
 
-  absl::StatusOr<postgresql::PGVersion> BinaryVersion() override { return manager_.BinaryVersion(); }
+  absl::StatusOr<postgresql::PGVersion> BinaryVersion() override {
+    return manager_.BinaryVersion();
+  }
   absl::StatusOr<bool> IsInitialized() override { return manager_.IsInitialized(); }
   absl::StatusOr<std::string> SystemIdFromControlFile() override {
     return manager_.GetSystemIdFromControlFile();
@@ -28,7 +30,9 @@ class ManagerInstance final : public Instance {
   absl::StatusOr<std::string> LocalRole() override { return manager_.LocalRole(); }
 
   void SetParameters(PGParameters p) override { manager_.SetParameters(std::move(p)); }
-  void SetRecoveryOptions(RecoveryOptions ro) override { manager_.SetRecoveryOptions(std::move(ro)); }
+  void SetRecoveryOptions(RecoveryOptions ro) override {
+    manager_.SetRecoveryOptions(std::move(ro));
+  }
   void SetHBA(std::vector<std::string> hba) override { manager_.SetHBA(std::move(hba)); }
   PGParameters CurParameters() const override { return manager_.cur_parameters(); }
   RecoveryOptions CurRecoveryOptions() const override { return manager_.cur_recovery_options(); }

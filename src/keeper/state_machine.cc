@@ -158,12 +158,9 @@ ConnParams ReplConnParams(const KeeperConfig& config, const DB& followed,
 }
 
 ConnParams SuConnParams(const KeeperConfig& config, const DB& master) {
-  ConnParams p{{"user", config.pg_su_username},
-               {"host", master.status.listen_address},
-               {"port", master.status.port},
-               {"dbname", "postgres"},
-               {"sslmode", "prefer"},
-               {"options", "-c synchronous_commit=off"}};
+  ConnParams p{{"user", config.pg_su_username}, {"host", master.status.listen_address},
+               {"port", master.status.port},    {"dbname", "postgres"},
+               {"sslmode", "prefer"},           {"options", "-c synchronous_commit=off"}};
   if (config.pg_su_auth_method != postgresql::kAuthTrust) p["password"] = config.pg_su_password;
   return p;
 }
@@ -235,7 +232,8 @@ StateMachine::StateMachine(const KeeperConfig& config, KeeperLocalState keeper_s
 
 void StateMachine::NudgeSyncStandbys(const cluster::DB& db) {
   std::vector<std::string> names;
-  for (const auto& uid : db.spec.synchronous_standbys) names.push_back(std::string(cluster::kStolonPrefix) + uid);
+  for (const auto& uid : db.spec.synchronous_standbys)
+    names.push_back(std::string(cluster::kStolonPrefix) + uid);
   for (const auto& name : db.spec.external_synchronous_standbys) {
     if (name != cluster::kFakeStandbyName) names.push_back(name);
   }
@@ -248,8 +246,9 @@ void StateMachine::NudgeSyncStandbys(const cluster::DB& db) {
     spdlog::warn("cannot make the synchronous standbys report their position: {}",
                  std::string(nudged.status().message()));
   } else if (*nudged) {
-    spdlog::info("synchronous standbys changed: committed a marker transaction so that they "
-                 "report their position at once");
+    spdlog::info(
+        "synchronous standbys changed: committed a marker transaction so that they "
+        "report their position at once");
   }
 }
 
@@ -272,9 +271,10 @@ void StateMachine::NoteStoreResult(const absl::Status& s) {
     return;
   }
   if (!ok) {
-    spdlog::error("cannot read the cluster data from the store: {}; leaving postgres as it is "
-                  "and retrying every sleep interval",
-                  std::string(s.message()));
+    spdlog::error(
+        "cannot read the cluster data from the store: {}; leaving postgres as it is "
+        "and retrying every sleep interval",
+        std::string(s.message()));
   } else if (store_reachable_.has_value()) {
     spdlog::info("store reachable again: converging to the cluster data");
   }
@@ -388,10 +388,10 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
 
   // 4. The boot gate: act only on cluster data that has seen this boot of ours.
   if (kit->second.status.boot_uuid != boot_uuid_) {
-    spdlog::info("our db boot UID is different than the cluster data one, waiting for it to be "
-                 "updated{}",
-                 LogFields({{"bootUUID", boot_uuid_},
-                            {"clusterBootUUID", kit->second.status.boot_uuid}}));
+    spdlog::info(
+        "our db boot UID is different than the cluster data one, waiting for it to be "
+        "updated{}",
+        LogFields({{"bootUUID", boot_uuid_}, {"clusterBootUUID", kit->second.status.boot_uuid}}));
     RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
     return PassOutcome::kBootUUIDMismatch;
   }
@@ -402,9 +402,10 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
   // 6. A crashed init or resync: start it again from scratch.
   DBLocalState dbls = shared_.db_state();
   if (dbls.initializing) {
-    spdlog::info("db was left initializing by a previous run (crash during init or resync): "
-                 "removing its data directory to start again{}",
-                 LogFields({{"db", dbls.uid}}));
+    spdlog::info(
+        "db was left initializing by a previous run (crash during init or resync): "
+        "removing its data directory to start again{}",
+        LogFields({{"db", dbls.uid}}));
     RETURN_IF_ERROR(Annotate(pg_.StopIfStarted(true), "failed to stop pg instance"));
     RETURN_IF_ERROR(SetAsideOrRemove("the data directory of the interrupted init or resync"));
     dbls = DBLocalState{};
@@ -461,10 +462,11 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
       spdlog::info("synchronous standbys are in sync, allowing connections from normal users");
       wait_sync_standbys_synced_ = false;
     } else {
-      spdlog::info("waiting for synchronous standbys to be in sync before allowing connections "
-                   "from normal users{}",
-                   LogFields({{"inSync", fmt::format("{}", fmt::join(got, ","))},
-                              {"wanted", fmt::format("{}", fmt::join(want, ","))}}));
+      spdlog::info(
+          "waiting for synchronous standbys to be in sync before allowing connections "
+          "from normal users{}",
+          LogFields({{"inSync", fmt::format("{}", fmt::join(got, ","))},
+                     {"wanted", fmt::format("{}", fmt::join(want, ","))}}));
     }
   } else {
     wait_sync_standbys_synced_ = false;
@@ -480,8 +482,8 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
 
   // 14. Reload.
   if (needs_reload) {
-    const std::string old_sync_names = ParameterOrEmpty(pg_.CurParameters(),
-                                                        "synchronous_standby_names");
+    const std::string old_sync_names =
+        ParameterOrEmpty(pg_.CurParameters(), "synchronous_standby_names");
     shared_.UpdatePassReport([](PassReport& p) { p.needs_reload = true; });
     RETURN_IF_ERROR(Annotate(pg_.Reload(), "failed to reload postgres instance"));
     shared_.UpdatePassReport([](PassReport& p) { p.needs_reload = false; });
@@ -507,8 +509,8 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
   if (restart_required && spec.automatic_pg_restart.value_or(false)) {
     spdlog::info("restarting postgres");
     RETURN_IF_ERROR(Annotate(pg_.Restart(true), "failed to restart postgres instance"));
-    RETURN_IF_ERROR(Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout),
-                             "postgres not ready after restart"));
+    RETURN_IF_ERROR(
+        Annotate(pg_.WaitReady(*spec.db_wait_ready_timeout), "postgres not ready after restart"));
     restart_pending_ = false;
     shared_.UpdatePassReport([](PassReport& p) { p.needs_restart = false; });
   }
@@ -522,8 +524,8 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
 
   // 16. Acknowledge the generation.
   if (dbls.generation != db.generation || dbls.initializing) {
-    spdlog::info("db converged{}", LogFields({{"db", db.uid},
-                                              {"generation", std::to_string(db.generation)}}));
+    spdlog::info("db converged{}",
+                 LogFields({{"db", db.uid}, {"generation", std::to_string(db.generation)}}));
   }
   dbls.uid = db.uid;
   dbls.generation = db.generation;
@@ -596,8 +598,9 @@ absl::Status StateMachine::InitExisting(const ClusterSpec& spec, const DB& db) {
 
 absl::Status StateMachine::InitPITR(const ClusterSpec& spec, const DB& db) {
   if (!db.spec.pitr_config || db.spec.pitr_config->data_restore_command.empty()) {
-    return absl::InvalidArgumentError("db init mode is pitr but the db spec has no pitrConfig "
-                                      "with a dataRestoreCommand");
+    return absl::InvalidArgumentError(
+        "db init mode is pitr but the db spec has no pitrConfig "
+        "with a dataRestoreCommand");
   }
   const auto& pitr = *db.spec.pitr_config;
   spdlog::info("restoring the database cluster (point in time recovery)");
@@ -619,12 +622,11 @@ absl::Status StateMachine::InitPITR(const ClusterSpec& spec, const DB& db) {
   RETURN_IF_ERROR(Annotate(pg_.StartTmpMerged(), "failed to start instance"));
   if (mode == RecoveryMode::kRecovery) {
     spdlog::info("waiting for recovery to be completed");
-    RETURN_IF_ERROR(Annotate(pg_.WaitRecoveryDone(*spec.sync_timeout),
-                             "recovery not finished"));
+    RETURN_IF_ERROR(Annotate(pg_.WaitRecoveryDone(*spec.sync_timeout), "recovery not finished"));
     spdlog::info("recovery completed");
   }
-  RETURN_IF_ERROR(Annotate(pg_.WaitReady(*spec.sync_timeout),
-                           "timeout waiting for instance to be ready"));
+  RETURN_IF_ERROR(
+      Annotate(pg_.WaitReady(*spec.sync_timeout), "timeout waiting for instance to be ready"));
   RETURN_IF_ERROR(ReadInitPGParameters(db));
   return Annotate(pg_.StopIfStarted(true), "failed to stop pg instance");
 }
@@ -646,16 +648,16 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   }
   auto fit = cd.dbs.find(db.spec.follow_config->db_uid);
   if (fit == cd.dbs.end()) {
-    return absl::NotFoundError(fmt::format("no db data available for followed db {:?}",
-                                           db.spec.follow_config->db_uid));
+    return absl::NotFoundError(
+        fmt::format("no db data available for followed db {:?}", db.spec.follow_config->db_uid));
   }
   const DB& followed = fit->second;
   bool master_exists = !cd.cluster.status.master.empty() && cd.dbs.count(cd.cluster.status.master);
   bool try_pgrewind = initialized && system_id == followed.status.system_id && master_exists;
   if (initialized && system_id != followed.status.system_id) {
-    spdlog::info("local system id differs from the followed db one: pg_rewind is not possible{}",
-                 LogFields({{"systemID", system_id},
-                            {"followedSystemID", followed.status.system_id}}));
+    spdlog::info(
+        "local system id differs from the followed db one: pg_rewind is not possible{}",
+        LogFields({{"systemID", system_id}, {"followedSystemID", followed.status.system_id}}));
   }
 
   bool rewound = false;
@@ -670,9 +672,10 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
   // timeline branch: then fall back to a full copy.
   bool fallback = false;
   if (absl::Status s = pg_.WaitReady(*spec.db_wait_ready_timeout); !s.ok()) {
-    spdlog::info("instance not ready after pg_rewind (probably waiting for missing wal): doing a "
-                 "full resync{}",
-                 LogFields({{"error", std::string(s.message())}}));
+    spdlog::info(
+        "instance not ready after pg_rewind (probably waiting for missing wal): doing a "
+        "full resync{}",
+        LogFields({{"error", std::string(s.message())}}));
     fallback = true;
   } else {
     auto sd = pg_.GetSystemData();
@@ -684,7 +687,8 @@ absl::Status StateMachine::InitResync(const ClusterData& cd, const ClusterSpec& 
       TimelineState theirs{followed.status.timeline_id, followed.status.xlog_pos,
                            followed.status.timelines_history};
       if (IsDifferentTimelineBranch(theirs, ours)) {
-        spdlog::info("instance on a different timeline branch after pg_rewind: doing a full resync");
+        spdlog::info(
+            "instance on a different timeline branch after pg_rewind: doing a full resync");
         fallback = true;
       }
     }
@@ -707,7 +711,8 @@ absl::Status StateMachine::Resync(const ClusterData& cd, const ClusterSpec& spec
     const DB& master = cd.dbs.at(cd.cluster.status.master);
     spdlog::info("syncing using pg_rewind{}",
                  LogFields({{"masterDB", master.uid}, {"keeper", master.spec.keeper_uid}}));
-    absl::Status s = pg_.SyncFromFollowedPGRewind(SuConnParams(config_, master), *spec.sync_timeout);
+    absl::Status s =
+        pg_.SyncFromFollowedPGRewind(SuConnParams(config_, master), *spec.sync_timeout);
     if (s.ok()) {
       rewound = true;
       pg_.SetRecoveryOptions(standby_ro);
@@ -742,10 +747,9 @@ absl::Status StateMachine::SetAsideOrRemove(const std::string& what) {
   }
   auto space = pg_.HasSpaceForDataCopy();
   if (!space.ok() || !*space) {
-    spdlog::warn("not enough free disk space to keep {} during the resync: removing it first{}",
-                 what,
-                 space.ok() ? std::string()
-                            : LogFields({{"error", std::string(space.status().message())}}));
+    spdlog::warn(
+        "not enough free disk space to keep {} during the resync: removing it first{}", what,
+        space.ok() ? std::string() : LogFields({{"error", std::string(space.status().message())}}));
     return Annotate(pg_.RemoveAll(), "failed to remove the db directory");
   }
   ASSIGN_OR_RETURN(std::string old, pg_.MoveAside());
@@ -783,8 +787,10 @@ absl::Status StateMachine::RefreshSlots(const DB& db) {
       db.spec.additional_replication_slots.value_or(std::vector<std::string>{});
   auto r = pg_.RefreshReplicationSlots(db.spec.followers, additional);
   if (!r.ok()) return Annotate(r.status(), "error updating replication slots");
-  for (const auto& s : r->created) spdlog::info("created replication slot{}", LogFields({{"slot", s}}));
-  for (const auto& s : r->dropped) spdlog::info("dropped replication slot{}", LogFields({{"slot", s}}));
+  for (const auto& s : r->created)
+    spdlog::info("created replication slot{}", LogFields({{"slot", s}}));
+  for (const auto& s : r->dropped)
+    spdlog::info("dropped replication slot{}", LogFields({{"slot", s}}));
   // A failed drop was logged, with its error, by RefreshReplicationSlots.
   return absl::OkStatus();
 }
@@ -800,8 +806,9 @@ absl::Status StateMachine::ConvergeMaster(const ClusterData& cd, const ClusterSp
   if (!started) {
     if (db.spec.synchronous_replication) {
       wait_sync_standbys_synced_ = true;
-      spdlog::info("not allowing connection as normal users since synchronous replication is "
-                   "enabled and instance was down");
+      spdlog::info(
+          "not allowing connection as normal users since synchronous replication is "
+          "enabled and instance was down");
       pg_.SetHBA(HBA(cd, db, true));
     }
     if (absl::Status s = pg_.Start(); !s.ok()) {
@@ -837,8 +844,9 @@ absl::StatusOr<bool> StateMachine::ConvergeStandby(const ClusterData& cd, const 
     return absl::FailedPreconditionError("cannot move from master role to standby role");
   }
   if (local_role == cluster::kRoleUndefined) {
-    spdlog::info("our db requested role is standby but the local instance is not initialized: "
-                 "waiting for a db to resync");
+    spdlog::info(
+        "our db requested role is standby but the local instance is not initialized: "
+        "waiting for a db to resync");
     return false;
   }
   ASSIGN_OR_RETURN(RecoveryOptions ro, StandbyRecoveryOptions(cd, db));

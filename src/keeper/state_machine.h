@@ -40,8 +40,8 @@ class KeeperStore {
 
 // What the convergence passes report for /metrics and /health.
 struct PassReport {
-  uint64_t passes = 0;         // passes ended
-  uint64_t failed_passes = 0;  // of which ended with an error
+  uint64_t passes = 0;                            // passes ended
+  uint64_t failed_passes = 0;                     // of which ended with an error
   std::optional<WallTime> cluster_data_valid_at;  // last read of a usable cluster data
   std::optional<WallTime> last_success_at;        // last pass that ended without error
   std::optional<std::string> last_error;          // nullopt: no pass ended yet; "": it succeeded
@@ -83,12 +83,12 @@ class SharedState {
 
 // What one pass did, for logs and tests.
 enum class PassOutcome {
-  kNoClusterData,      // nothing to do yet
-  kNoKeeper,           // our keeper is not in the cluster data yet
-  kNoDB,               // no db assigned: postgres stopped
-  kBootUUIDMismatch,   // the cluster data does not know our boot yet: postgres stopped
-  kNotInitialized,     // standby wanted but no local data (waiting for a resync db)
-  kConverged,          // the db spec is applied and its generation acknowledged
+  kNoClusterData,     // nothing to do yet
+  kNoKeeper,          // our keeper is not in the cluster data yet
+  kNoDB,              // no db assigned: postgres stopped
+  kBootUUIDMismatch,  // the cluster data does not know our boot yet: postgres stopped
+  kNotInitialized,    // standby wanted but no local data (waiting for a resync db)
+  kConverged,         // the db spec is applied and its generation acknowledged
 };
 
 class StateMachine {

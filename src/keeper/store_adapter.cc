@@ -9,8 +9,8 @@ absl::StatusOr<std::optional<cluster::ClusterData>> DomainKeeperStore::GetCluste
   return std::optional<cluster::ClusterData>(std::move((*v)->value));
 }
 
-absl::Status DomainKeeperStore::SetKeeperInfo(const std::string& uid,
-                                              const cluster::KeeperInfo& ki, Duration ttl) {
+absl::Status DomainKeeperStore::SetKeeperInfo(const std::string& uid, const cluster::KeeperInfo& ki,
+                                              Duration ttl) {
   return store_.SetKeeperInfo(uid, ki, std::chrono::ceil<std::chrono::seconds>(ttl));
 }
 

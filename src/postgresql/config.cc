@@ -13,13 +13,27 @@ bool IsValidAuthMethod(const std::string& m) {
 
 const std::set<std::string>& ManagedParameters() {
   static const std::set<std::string> kManaged = {
-      "unix_socket_directories", "wal_keep_segments",        "wal_keep_size",
-      "hot_standby",             "listen_addresses",         "port",
-      "max_replication_slots",   "max_wal_senders",          "wal_log_hints",
-      "synchronous_standby_names", "primary_conninfo",       "primary_slot_name",
-      "recovery_min_apply_delay", "restore_command",         "recovery_target_timeline",
-      "recovery_target",         "recovery_target_lsn",      "recovery_target_name",
-      "recovery_target_time",    "recovery_target_xid",      "recovery_target_action",
+      "unix_socket_directories",
+      "wal_keep_segments",
+      "wal_keep_size",
+      "hot_standby",
+      "listen_addresses",
+      "port",
+      "max_replication_slots",
+      "max_wal_senders",
+      "wal_log_hints",
+      "synchronous_standby_names",
+      "primary_conninfo",
+      "primary_slot_name",
+      "recovery_min_apply_delay",
+      "restore_command",
+      "recovery_target_timeline",
+      "recovery_target",
+      "recovery_target_lsn",
+      "recovery_target_name",
+      "recovery_target_time",
+      "recovery_target_xid",
+      "recovery_target_action",
   };
   return kManaged;
 }
@@ -112,14 +126,15 @@ bool RecoveryChangeIsReloadable(const RecoveryOptions& cur, const RecoveryOption
   return true;
 }
 
-RecoveryOptions CreateRecoveryOptions(RecoveryMode mode,
-                                      const std::optional<cluster::StandbySettings>& standby,
-                                      const std::optional<cluster::ArchiveRecoverySettings>& archive,
-                                      const std::optional<cluster::RecoveryTargetSettings>& target) {
+RecoveryOptions CreateRecoveryOptions(
+    RecoveryMode mode, const std::optional<cluster::StandbySettings>& standby,
+    const std::optional<cluster::ArchiveRecoverySettings>& archive,
+    const std::optional<cluster::RecoveryTargetSettings>& target) {
   RecoveryOptions ro;
   ro.mode = mode;
   if (standby) {
-    if (!standby->primary_conninfo.empty()) ro.params["primary_conninfo"] = standby->primary_conninfo;
+    if (!standby->primary_conninfo.empty())
+      ro.params["primary_conninfo"] = standby->primary_conninfo;
     if (!standby->primary_slot_name.empty()) {
       ro.params["primary_slot_name"] = standby->primary_slot_name;
     }

@@ -67,10 +67,10 @@ struct RecoveryOptions {
 // recovery_min_apply_delay from `standby` when non-empty; restore_command when `archive` is set;
 // without `target` recovery_target_timeline = latest, with it each non-empty target field plus
 // recovery_target_action = promote.
-RecoveryOptions CreateRecoveryOptions(RecoveryMode mode,
-                                      const std::optional<cluster::StandbySettings>& standby,
-                                      const std::optional<cluster::ArchiveRecoverySettings>& archive,
-                                      const std::optional<cluster::RecoveryTargetSettings>& target);
+RecoveryOptions CreateRecoveryOptions(
+    RecoveryMode mode, const std::optional<cluster::StandbySettings>& standby,
+    const std::optional<cluster::ArchiveRecoverySettings>& archive,
+    const std::optional<cluster::RecoveryTargetSettings>& target);
 
 // Whether a running standby can move from recovery options `cur` to `next` with a reload instead
 // of a restart: same mode, and only parameters PostgreSQL `v` re-reads on SIGHUP differ
@@ -101,9 +101,9 @@ std::string TempMergedConfContent(const PGParameters& params, bool include_exist
 // Inputs of pg_hba.conf generation (stolon's generateHBA).
 struct HBAOptions {
   std::string su_user;
-  std::string su_auth_method;    // md5, trust or scram-sha-256
+  std::string su_auth_method;  // md5, trust or scram-sha-256
   std::string repl_user;
-  std::string repl_auth_method;  // md5, trust or scram-sha-256
+  std::string repl_auth_method;                   // md5, trust or scram-sha-256
   std::string access_mode = cluster::kAccessAll;  // defaultSUReplAccessMode: all or strict
   // Strict mode: whether this db is the master (a master role, or a standby following an
   // external cluster), and the listen addresses of the other dbs.

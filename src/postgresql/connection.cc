@@ -174,8 +174,8 @@ absl::StatusOr<Result> Connection::Run(const std::string& sql,
             if (PQgetisnull(res, r, i)) {
               row.emplace_back(std::nullopt);
             } else {
-              row.emplace_back(std::string(PQgetvalue(res, r, i),
-                                           static_cast<size_t>(PQgetlength(res, r, i))));
+              row.emplace_back(
+                  std::string(PQgetvalue(res, r, i), static_cast<size_t>(PQgetlength(res, r, i))));
             }
           }
           out.rows.push_back(std::move(row));
@@ -188,8 +188,8 @@ absl::StatusOr<Result> Connection::Run(const std::string& sql,
     PQclear(res);
   }
   if (timed_out) {
-    return absl::DeadlineExceededError(fmt::format("query timed out after {}ms: {}",
-                                                   timeout_.count(), sql.substr(0, 80)));
+    return absl::DeadlineExceededError(
+        fmt::format("query timed out after {}ms: {}", timeout_.count(), sql.substr(0, 80)));
   }
   if (!err.ok()) return err;
   if (PQstatus(conn_) == CONNECTION_BAD) return absl::UnavailableError(Trim(PQerrorMessage(conn_)));

@@ -68,9 +68,9 @@ class Connection {
 
 // What IDENTIFY_SYSTEM reports.
 struct SystemData {
-  std::string system_id;   // decimal
+  std::string system_id;  // decimal
   uint64_t timeline_id = 0;
-  uint64_t xlog_pos = 0;   // hi<<32 | lo of "X/Y"
+  uint64_t xlog_pos = 0;  // hi<<32 | lo of "X/Y"
 };
 
 // A physical replication connection (`replication=1` is added to the params).

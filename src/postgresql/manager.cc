@@ -48,7 +48,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 absl::Status WriteFileAtomic(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
+  if (fd < 0)
+    return absl::InternalError(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
   size_t off = 0;
   while (off < content.size()) {
     ssize_t n = ::write(fd, content.data() + off, content.size() - off);
@@ -171,8 +172,8 @@ absl::StatusOr<bool> Manager::IsInitialized() const {
   std::error_code ec;
   if (!fs::exists(config_.data_dir, ec)) return false;
   std::vector<std::string> want = {
-      "PG_VERSION", "base",         "global",      "pg_dynshmem", "pg_logical", "pg_multixact",
-      "pg_notify",  "pg_replslot",  "pg_serial",   "pg_snapshots", "pg_stat",   "pg_stat_tmp",
+      "PG_VERSION",  "base",        "global",      "pg_dynshmem",      "pg_logical", "pg_multixact",
+      "pg_notify",   "pg_replslot", "pg_serial",   "pg_snapshots",     "pg_stat",    "pg_stat_tmp",
       "pg_subtrans", "pg_tblspc",   "pg_twophase", "global/pg_control"};
   auto v = DataVersion();
   if (!v.ok()) return false;
@@ -255,8 +256,8 @@ absl::Status Manager::WriteConfs(bool use_temp_merged_conf) {
     if (v.AtLeast(12) && recovery_options_.mode != RecoveryMode::kNone) {
       for (const auto& [k, val] : recovery_options_.params) p[k] = val;
     }
-    RETURN_IF_ERROR(WriteFileAtomic(
-        Path(kTempConf), TempMergedConfContent(p, Exists(Path("postgresql.conf")))));
+    RETURN_IF_ERROR(WriteFileAtomic(Path(kTempConf),
+                                    TempMergedConfContent(p, Exists(Path("postgresql.conf")))));
   } else {
     RETURN_IF_ERROR(WriteFileAtomic(Path("postgresql.conf"),
                                     PostgresqlConfContent(parameters_, recovery_options_, v)));
@@ -281,10 +282,12 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
   // symlink to /dev/null so writes fail and reads are empty.
   std::string auto_conf = Path("postgresql.auto.conf");
   if (::unlink(auto_conf.c_str()) != 0 && errno != ENOENT) {
-    return absl::InternalError(fmt::format("cannot remove {}: {}", auto_conf, std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot remove {}: {}", auto_conf, std::strerror(errno)));
   }
   if (::symlink("/dev/null", auto_conf.c_str()) != 0) {
-    return absl::InternalError(fmt::format("cannot symlink {}: {}", auto_conf, std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot symlink {}: {}", auto_conf, std::strerror(errno)));
   }
   ReapChild(milliseconds(0));
 
@@ -299,11 +302,12 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
   for (auto& e : envs) cenv.push_back(e.data());
   cenv.push_back(nullptr);
 
-  int out_fd = config_.log_file.empty()
-                   ? ::fcntl(2, F_DUPFD_CLOEXEC, 3)
-                   : ::open(config_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int out_fd = config_.log_file.empty() ? ::fcntl(2, F_DUPFD_CLOEXEC, 3)
+                                        : ::open(config_.log_file.c_str(),
+                                                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (out_fd < 0) {
-    return absl::InternalError(fmt::format("cannot open postgres log destination: {}", std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot open postgres log destination: {}", std::strerror(errno)));
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -366,7 +370,8 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
       // Give the reader thread a moment to collect the last lines.
       std::this_thread::sleep_for(milliseconds(100));
       return absl::InternalError(fmt::format("postgres exited before starting (status {}): {}",
-                                             WIFEXITED(st) ? WEXITSTATUS(st) : -1, output_->Tail()));
+                                             WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                                             output_->Tail()));
     }
     if (auto c = ReadFile(pidfile); c.ok()) {
       std::string first = c->substr(0, c->find('\n'));
@@ -375,9 +380,9 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
     if (SteadyClock::now() >= deadline) {
       ::kill(pid, SIGQUIT);
       ReapChild(milliseconds(10000));
-      return absl::DeadlineExceededError(fmt::format(
-          "postgres did not write its pid file within {}s: {}", kStartTimeout.count() / 1000,
-          output_->Tail()));
+      return absl::DeadlineExceededError(
+          fmt::format("postgres did not write its pid file within {}s: {}",
+                      kStartTimeout.count() / 1000, output_->Tail()));
     }
     std::this_thread::sleep_for(milliseconds(50));
   }
@@ -404,12 +409,19 @@ void Manager::ReapChild(milliseconds wait) {
 
 absl::Status Manager::Stop(bool fast) {
   spdlog::info("stopping database");
-  std::vector<std::string> argv = {Bin("pg_ctl"), "stop", "-w", "-D", config_.data_dir, "-o",
+  std::vector<std::string> argv = {Bin("pg_ctl"),
+                                   "stop",
+                                   "-w",
+                                   "-D",
+                                   config_.data_dir,
+                                   "-o",
                                    "-c unix_socket_directories=" + config_.socket_dir,
-                                   "-m", fast ? "fast" : "smart"};
+                                   "-m",
+                                   fast ? "fast" : "smart"};
   ASSIGN_OR_RETURN(auto r, RunCommand(argv, {}, kPgCtlTimeout));
   if (r.exit_code != 0) {
-    return absl::InternalError(fmt::format("pg_ctl stop failed (exit {}): {}", r.exit_code, r.Tail()));
+    return absl::InternalError(
+        fmt::format("pg_ctl stop failed (exit {}): {}", r.exit_code, r.Tail()));
   }
   ReapChild(milliseconds(10000));
   return absl::OkStatus();
@@ -424,20 +436,22 @@ absl::Status Manager::StopIfStarted(bool fast) {
 absl::StatusOr<bool> Manager::IsStarted() {
   // A crashed postmaster we have not reaped is a zombie that pg_ctl would see as alive.
   ReapChild(milliseconds(0));
-  ASSIGN_OR_RETURN(auto r, RunCommand({Bin("pg_ctl"), "status", "-D", config_.data_dir}, {},
-                                      kPgCtlTimeout));
+  ASSIGN_OR_RETURN(
+      auto r, RunCommand({Bin("pg_ctl"), "status", "-D", config_.data_dir}, {}, kPgCtlTimeout));
   if (r.exit_code == 0) return true;
   if (r.exit_code == 3 || r.exit_code == 4) return false;
-  return absl::InternalError(fmt::format("pg_ctl status failed (exit {}): {}", r.exit_code, r.Tail()));
+  return absl::InternalError(
+      fmt::format("pg_ctl status failed (exit {}): {}", r.exit_code, r.Tail()));
 }
 
 absl::Status Manager::Reload() {
   spdlog::info("reloading database configuration");
   RETURN_IF_ERROR(WriteConfs(false));
-  ASSIGN_OR_RETURN(auto r, RunCommand({Bin("pg_ctl"), "reload", "-D", config_.data_dir}, {},
-                                      kPgCtlTimeout));
+  ASSIGN_OR_RETURN(
+      auto r, RunCommand({Bin("pg_ctl"), "reload", "-D", config_.data_dir}, {}, kPgCtlTimeout));
   if (r.exit_code != 0) {
-    return absl::InternalError(fmt::format("pg_ctl reload failed (exit {}): {}", r.exit_code, r.Tail()));
+    return absl::InternalError(
+        fmt::format("pg_ctl reload failed (exit {}): {}", r.exit_code, r.Tail()));
   }
   cur_parameters_ = parameters_;
   cur_recovery_options_ = recovery_options_;  // callers reload only reloadable recovery changes
@@ -456,7 +470,8 @@ absl::Status Manager::Promote() {
   ASSIGN_OR_RETURN(auto r, RunCommand({Bin("pg_ctl"), "promote", "-w", "-D", config_.data_dir}, {},
                                       kPgCtlTimeout));
   if (r.exit_code != 0) {
-    return absl::InternalError(fmt::format("pg_ctl promote failed (exit {}): {}", r.exit_code, r.Tail()));
+    return absl::InternalError(
+        fmt::format("pg_ctl promote failed (exit {}): {}", r.exit_code, r.Tail()));
   }
   return absl::OkStatus();
 }
@@ -496,7 +511,8 @@ absl::Status Manager::WaitRecoveryDone(milliseconds timeout) {
 absl::Status Manager::RemoveAll() {
   ASSIGN_OR_RETURN(bool started, IsStarted());
   if (started) {
-    return absl::FailedPreconditionError("cannot remove postgres data dir: the instance is running");
+    return absl::FailedPreconditionError(
+        "cannot remove postgres data dir: the instance is running");
   }
   std::error_code ec;
   fs::remove_all(config_.data_dir, ec);
@@ -509,7 +525,8 @@ absl::Status Manager::RemoveAll() {
 absl::StatusOr<std::string> Manager::MoveAside() {
   ASSIGN_OR_RETURN(bool started, IsStarted());
   if (started) {
-    return absl::FailedPreconditionError("cannot move postgres data dir aside: the instance is running");
+    return absl::FailedPreconditionError(
+        "cannot move postgres data dir aside: the instance is running");
   }
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -520,8 +537,8 @@ absl::StatusOr<std::string> Manager::MoveAside() {
   std::string target = base;
   for (int i = 1; Exists(target) && i < 100; ++i) target = fmt::format("{}-{}", base, i);
   if (::rename(config_.data_dir.c_str(), target.c_str()) != 0) {
-    return absl::InternalError(fmt::format("cannot move {} to {}: {}", config_.data_dir, target,
-                                           std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot move {} to {}: {}", config_.data_dir, target, std::strerror(errno)));
   }
   spdlog::info("moved old data dir aside{}", LogFields({{"path", target}}));
   return target;
@@ -543,7 +560,8 @@ absl::StatusOr<bool> Manager::HasSpaceForDataCopy() const {
   ASSIGN_OR_RETURN(uint64_t used, DirSize(config_.data_dir));
   struct statvfs sv {};
   if (::statvfs(config_.data_dir.c_str(), &sv) != 0) {
-    return absl::InternalError(fmt::format("statvfs {}: {}", config_.data_dir, std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("statvfs {}: {}", config_.data_dir, std::strerror(errno)));
   }
   uint64_t avail = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
   return avail >= used;
@@ -554,17 +572,19 @@ absl::Status Manager::SyncFromFollowed(ConnParams params, const std::string& slo
   ASSIGN_OR_RETURN(auto pgpass, TempSecretFile::Create("stolon-pgpass", PgpassLine(params)));
   params.erase("password");
   params["options"] = "-c synchronous_commit=off";
-  std::vector<std::string> argv = {Bin("pg_basebackup"), "-R", "-v", "-P", "-Xs",
-                                   "-D", config_.data_dir, "-d", ConnString(params)};
+  std::vector<std::string> argv = {
+      Bin("pg_basebackup"), "-R", "-v", "-P", "-Xs", "-D", config_.data_dir, "-d",
+      ConnString(params)};
   if (!slot.empty()) argv.insert(argv.end(), {"--slot", slot});
   spdlog::info("running pg_basebackup{}",
                LogFields({{"host", params["host"]}, {"port", params["port"]}, {"slot", slot}}));
-  ASSIGN_OR_RETURN(auto r, RunCommand(argv, {{"PGPASSFILE", pgpass->path()}}, timeout,
-                                      [](const std::string& l) { spdlog::info("pg_basebackup: {}", l); }));
+  ASSIGN_OR_RETURN(auto r,
+                   RunCommand(argv, {{"PGPASSFILE", pgpass->path()}}, timeout,
+                              [](const std::string& l) { spdlog::info("pg_basebackup: {}", l); }));
   if (r.timed_out) return absl::DeadlineExceededError("pg_basebackup timed out");
   if (r.exit_code != 0) {
-    return absl::InternalError(fmt::format("sync error: pg_basebackup failed (exit {}): {}",
-                                           r.exit_code, r.Tail(5)));
+    return absl::InternalError(
+        fmt::format("sync error: pg_basebackup failed (exit {}): {}", r.exit_code, r.Tail(5)));
   }
   return absl::OkStatus();
 }
@@ -593,9 +613,11 @@ absl::Status Manager::SyncFromFollowedPGRewind(ConnParams params, milliseconds t
   params["options"] = "-c synchronous_commit=off";
   std::vector<std::string> argv = {Bin("pg_rewind"), "--debug", "-D", config_.data_dir,
                                    "--source-server=" + ConnString(params)};
-  spdlog::info("running pg_rewind{}", LogFields({{"host", params["host"]}, {"port", params["port"]}}));
-  ASSIGN_OR_RETURN(auto r, RunCommand(argv, {{"PGPASSFILE", pgpass->path()}}, timeout,
-                                      [](const std::string& l) { spdlog::debug("pg_rewind: {}", l); }));
+  spdlog::info("running pg_rewind{}",
+               LogFields({{"host", params["host"]}, {"port", params["port"]}}));
+  ASSIGN_OR_RETURN(auto r,
+                   RunCommand(argv, {{"PGPASSFILE", pgpass->path()}}, timeout,
+                              [](const std::string& l) { spdlog::debug("pg_rewind: {}", l); }));
   if (r.timed_out) return absl::DeadlineExceededError("pg_rewind timed out");
   if (r.exit_code != 0) {
     return absl::InternalError(
@@ -607,14 +629,17 @@ absl::Status Manager::SyncFromFollowedPGRewind(ConnParams params, milliseconds t
 }
 
 ConnParams Manager::LocalSuConnParams() const {
-  ConnParams p = {{"host", config_.socket_dir}, {"port", config_.port},
-                  {"dbname", "postgres"}, {"user", config_.su_user}};
+  ConnParams p = {{"host", config_.socket_dir},
+                  {"port", config_.port},
+                  {"dbname", "postgres"},
+                  {"user", config_.su_user}};
   if (config_.su_auth_method != kAuthTrust) p["password"] = config_.su_password;
   return p;
 }
 
 ConnParams Manager::LocalReplConnParams() const {
-  ConnParams p = {{"host", config_.socket_dir}, {"port", config_.port}, {"user", config_.repl_user}};
+  ConnParams p = {
+      {"host", config_.socket_dir}, {"port", config_.port}, {"user", config_.repl_user}};
   if (config_.repl_auth_method != kAuthTrust) p["password"] = config_.repl_password;
   return p;
 }
@@ -624,14 +649,14 @@ absl::StatusOr<Connection> Manager::ConnectLocal() const {
 }
 
 absl::StatusOr<SystemData> Manager::GetSystemData() const {
-  ASSIGN_OR_RETURN(auto c, ReplicationConnection::Connect(LocalReplConnParams(),
-                                                          config_.request_timeout));
+  ASSIGN_OR_RETURN(auto c,
+                   ReplicationConnection::Connect(LocalReplConnParams(), config_.request_timeout));
   return c.IdentifySystem();
 }
 
 absl::StatusOr<cluster::TimelinesHistory> Manager::GetTimelinesHistory(uint64_t tli) const {
-  ASSIGN_OR_RETURN(auto c, ReplicationConnection::Connect(LocalReplConnParams(),
-                                                          config_.request_timeout));
+  ASSIGN_OR_RETURN(auto c,
+                   ReplicationConnection::Connect(LocalReplConnParams(), config_.request_timeout));
   return c.TimelineHistory(tli);
 }
 

@@ -137,9 +137,8 @@ class Manager {
   // point at the current master (password handled as above). Removes postgresql.auto.conf and
   // runs CHECKPOINT on the master first (a just promoted master's control file, which pg_rewind
   // reads, names its new timeline only after one).
-  absl::Status SyncFromFollowedPGRewind(ConnParams su_params,
-                                        std::chrono::milliseconds timeout =
-                                            std::chrono::milliseconds(0));
+  absl::Status SyncFromFollowedPGRewind(
+      ConnParams su_params, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   // --- Local connections (unix socket).
   // host=<socket_dir> port dbname=postgres user=<su> [password].

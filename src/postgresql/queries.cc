@@ -44,7 +44,8 @@ absl::StatusOr<cluster::PGParameters> GetConfigFilePGParameters(Connection& conn
 }
 
 absl::StatusOr<std::vector<std::string>> GetSyncStandbys(Connection& conn) {
-  ASSIGN_OR_RETURN(auto r, conn.Query("select application_name, sync_state from pg_stat_replication"));
+  ASSIGN_OR_RETURN(auto r,
+                   conn.Query("select application_name, sync_state from pg_stat_replication"));
   std::vector<std::string> out;
   for (const auto& row : r.rows) {
     if (!row[0] || !row[1] || *row[1] != "sync" || !HasStolonPrefix(*row[0])) continue;
@@ -86,11 +87,10 @@ absl::StatusOr<bool> NudgeSyncStandbys(Connection& conn, const std::vector<std::
 
 absl::StatusOr<std::map<std::string, int64_t>> GetStandbyReplicationLag(Connection& conn) {
   // pg_current_wal_lsn() fails during recovery: a standby reports nothing.
-  ASSIGN_OR_RETURN(auto r, conn.Query(
-                               "select application_name, "
-                               "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
-                               "from pg_stat_replication where not pg_is_in_recovery() "
-                               "and replay_lsn is not null"));
+  ASSIGN_OR_RETURN(auto r, conn.Query("select application_name, "
+                                      "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
+                                      "from pg_stat_replication where not pg_is_in_recovery() "
+                                      "and replay_lsn is not null"));
   std::map<std::string, int64_t> out;
   for (const auto& row : r.rows) {
     if (!row[0] || !row[1] || !HasStolonPrefix(*row[0])) continue;

@@ -1,7 +1,6 @@
 #include "proxy/checker.h"
 
 #include <algorithm>
-
 #include <asio/io_context.hpp>
 
 #include "common/status.h"
@@ -58,8 +57,9 @@ absl::Status Checker::Check() {
   // 1. Quorum read. A store failure returns before anything else: no listening, no re-arm, so
   //    the timeout checker eventually closes everything.
   absl::StatusOr<std::optional<cluster::ClusterData>> read = store_.GetClusterData();
-  const bool bad_document = !read.ok() && (read.status().code() == absl::StatusCode::kFailedPrecondition ||
-                                           read.status().code() == absl::StatusCode::kInvalidArgument);
+  const bool bad_document =
+      !read.ok() && (read.status().code() == absl::StatusCode::kFailedPrecondition ||
+                     read.status().code() == absl::StatusCode::kInvalidArgument);
   if (!read.ok() && !bad_document) return Annotate(read.status(), "cannot get cluster data");
 
   // 2. The store answered: listen (idempotent).
@@ -95,12 +95,13 @@ absl::Status Checker::Check() {
 
   RouteDecision d = DecideRoute(cd, opts_.uid);
   switch (d.reason) {
-    case RouteReason::kNoProxyObject:  // 6.
+    case RouteReason::kNoProxyObject:    // 6.
     case RouteReason::kMasterDbMissing:  // 7. (also masterDbUid "")
     case RouteReason::kNoMaster: {
       Apply(std::nullopt, "no route", d.explanation);
       if (absl::Status st = Publish(d.proxy_generation, publish_timeout); !st.ok()) {
-        spdlog::warn("{}", std::string(st.message()));  // best effort in these branches, as stolon does
+        spdlog::warn("{}",
+                     std::string(st.message()));  // best effort in these branches, as stolon does
       }
       return absl::OkStatus();
     }
@@ -131,8 +132,8 @@ absl::Status Checker::Check() {
     Apply(std::nullopt, "no route", d.explanation);
     return absl::OkStatus();
   }
-  Apply(dest,
-        fmt::format("master changed to {} (db {})", d.target->ToString(), d.master_db_uid), "");
+  Apply(dest, fmt::format("master changed to {} (db {})", d.target->ToString(), d.master_db_uid),
+        "");
   return absl::OkStatus();
 }
 

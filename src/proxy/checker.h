@@ -7,11 +7,10 @@
 // the RelayControl interface, which the daemon implements by posting to the relay's executor.
 #pragma once
 
+#include <asio/ip/tcp.hpp>
 #include <atomic>
 #include <optional>
 #include <string>
-
-#include <asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -17,14 +17,16 @@ ParsedFlags ParseProxyFlags(const std::vector<std::string>& argv,
   // A Go bool flag: --stop-listening, --stop-listening=true|false.
   app.add_flag("--stop-listening", c.stop_listening, "stop listening on store error")
       ->default_str("true");
-  app.add_option("--tcp-keepalive-idle", c.keepalive_idle,
-                 "set tcp keepalive idle (seconds)")->capture_default_str();
-  app.add_option("--tcp-keepalive-count", c.keepalive_count,
-                 "set tcp keepalive probe count number")->capture_default_str();
+  app.add_option("--tcp-keepalive-idle", c.keepalive_idle, "set tcp keepalive idle (seconds)")
+      ->capture_default_str();
+  app.add_option("--tcp-keepalive-count", c.keepalive_count, "set tcp keepalive probe count number")
+      ->capture_default_str();
   app.add_option("--tcp-keepalive-interval", c.keepalive_interval,
-                 "set tcp keepalive interval (seconds)")->capture_default_str();
+                 "set tcp keepalive interval (seconds)")
+      ->capture_default_str();
   app.add_option("--relay-threads", c.relay_threads,
-                 "threads relaying client connections (0: one per CPU)")->capture_default_str();
+                 "threads relaying client connections (0: one per CPU)")
+      ->capture_default_str();
 
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   FlagParseResult parsed = ParseCommandLine(app, args, "stolon-proxy", "STPROXY", getenv_fn);
@@ -50,7 +52,8 @@ ParsedFlags ParseProxyFlags(const std::vector<std::string>& argv,
                             c.relay_threads));
   if (c.port < 0 || c.port > 65535)
     return fail(fmt::format("invalid --port {}: must be between 0 and 65535", c.port));
-  if (absl::Status st = ValidateCommonConfig(c.common); !st.ok()) return fail(std::string(st.message()));
+  if (absl::Status st = ValidateCommonConfig(c.common); !st.ok())
+    return fail(std::string(st.message()));
   if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) {
     return fail(std::string(sc.status().message()));
   }

@@ -28,9 +28,9 @@ struct ProxyConfig {
 // Outcome of parsing: either a config to run, or an exit (help/version text, or an error line).
 struct ParsedFlags {
   ProxyConfig config;
-  bool exit = false;     // do not run; print `message` and exit with `exit_code`
+  bool exit = false;  // do not run; print `message` and exit with `exit_code`
   int exit_code = 0;
-  std::string message;   // help/version text (exit 0) or "stolon-proxy: <problem>" (exit 1)
+  std::string message;  // help/version text (exit 0) or "stolon-proxy: <problem>" (exit 1)
 };
 
 // Parses argv (argv[0] is the program name) and the STPROXY_* environment (`getenv` is the

@@ -14,12 +14,18 @@ std::string Endpoint::ToString() const {
 
 std::string_view RouteReasonName(RouteReason r) {
   switch (r) {
-    case RouteReason::kRouted: return "routed";
-    case RouteReason::kNoProxyObject: return "no proxy object";
-    case RouteReason::kNoMaster: return "no master";
-    case RouteReason::kMasterDbMissing: return "master db missing";
-    case RouteReason::kNoAddress: return "no master address";
-    case RouteReason::kNotEnabled: return "not enabled";
+    case RouteReason::kRouted:
+      return "routed";
+    case RouteReason::kNoProxyObject:
+      return "no proxy object";
+    case RouteReason::kNoMaster:
+      return "no master";
+    case RouteReason::kMasterDbMissing:
+      return "master db missing";
+    case RouteReason::kNoAddress:
+      return "no master address";
+    case RouteReason::kNotEnabled:
+      return "not enabled";
   }
   return "unknown";
 }
@@ -66,8 +72,9 @@ RouteDecision DecideRoute(const cluster::ClusterData& cd, std::string_view proxy
   if (st.listen_address.empty() || !port) {
     d.reason = RouteReason::kNoAddress;
     d.publish = false;
-    d.explanation = fmt::format("master db {} has no valid address yet (listenAddress \"{}\", port \"{}\")",
-                                d.master_db_uid, st.listen_address, st.port);
+    d.explanation =
+        fmt::format("master db {} has no valid address yet (listenAddress \"{}\", port \"{}\")",
+                    d.master_db_uid, st.listen_address, st.port);
     return d;
   }
   d.publish_required = true;

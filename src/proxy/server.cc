@@ -45,7 +45,8 @@ void ProxyServer::DeclareMetrics() {
   AddClusterIdentifier(metrics_, config_.common.cluster_name, "proxy");
   MetricFamily* health = &metrics_.Gauge(
       "stolon_proxy_health", "Set to 1 if proxy healthy and accepting connections to the master");
-  MetricFamily* open = &metrics_.Gauge("stolon_proxy_connections_open", "Proxied connections open now");
+  MetricFamily* open =
+      &metrics_.Gauge("stolon_proxy_connections_open", "Proxied connections open now");
   MetricFamily* accepted =
       &metrics_.Counter("stolon_proxy_connections_accepted_total", "Client connections accepted");
   MetricFamily* refused = &metrics_.Counter(
@@ -59,9 +60,9 @@ void ProxyServer::DeclareMetrics() {
   MetricFamily* accept_errors =
       &metrics_.Counter("stolon_proxy_accept_errors_total", "accept() failures");
   MetricFamily* to_server = &metrics_.Counter("stolon_proxy_bytes_to_server_total",
-                                             "Bytes relayed from clients to the master");
+                                              "Bytes relayed from clients to the master");
   MetricFamily* to_client = &metrics_.Counter("stolon_proxy_bytes_to_client_total",
-                                             "Bytes relayed from the master to clients");
+                                              "Bytes relayed from the master to clients");
   MetricFamily* destination = &metrics_.Gauge(
       "stolon_proxy_destination_info",
       "Set to 1, labelled with the address connections are routed to (\"\" when none)", true);
@@ -92,7 +93,8 @@ void ProxyServer::DeclareMetrics() {
       std::lock_guard l(health_mu_);
       if (last_success_) since = *last_success_;
     }
-    since_check->Set(std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+    since_check->Set(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
   });
 }
 
@@ -112,8 +114,8 @@ absl::Status ProxyServer::Health() const {
 HttpResponse ProxyServer::Master() const {
   const Relay::Destination& dest = relay_.destination();
   if (dest && relay_.listening()) {
-    return HttpResponse{
-        200, fmt::format("routing to the master at {}:{}\n", dest->address().to_string(), dest->port())};
+    return HttpResponse{200, fmt::format("routing to the master at {}:{}\n",
+                                         dest->address().to_string(), dest->port())};
   }
   return HttpResponse{503, relay_.listening() ? "no master to route to\n" : "not listening\n"};
 }
@@ -128,9 +130,8 @@ T ProxyServer::OnIo(F f, T def) {
   if (stopping_) return def;
   auto p = std::make_shared<std::promise<T>>();
   std::future<T> fut = p->get_future();
-  asio::post(io_, [this, p, f = std::move(f), def]() mutable {
-    p->set_value(stopping_ ? def : f());
-  });
+  asio::post(io_,
+             [this, p, f = std::move(f), def]() mutable { p->set_value(stopping_ ? def : f()); });
   return fut.get();
 }
 
@@ -140,8 +141,9 @@ absl::Status ProxyServer::StartListening() {
         if (relay_.listening()) return absl::OkStatus();
         absl::Status st = relay_.StartListening();
         if (st.ok()) {
-          spdlog::info("listening{}", LogFields({{"address", fmt::format("{}:{}", config_.listen_address,
-                                                                          config_.port)}}));
+          spdlog::info(
+              "listening{}",
+              LogFields({{"address", fmt::format("{}:{}", config_.listen_address, config_.port)}}));
         }
         return st;
       },

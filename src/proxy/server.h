@@ -14,14 +14,13 @@
 // routes to the elected master: what an external load balancer follows).
 #pragma once
 
+#include <asio.hpp>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
-
-#include <asio.hpp>
 
 #include "absl/status/status.h"
 #include "common/clock.h"

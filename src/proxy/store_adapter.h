@@ -15,7 +15,8 @@ class StoreProxyStore final : public ProxyStore {
   // store::Store::GetClusterData without the revision (missing key or JSON null: nullopt; decode
   // errors keep their codes: kFailedPrecondition for a wrong formatVersion, else kInvalidArgument).
   absl::StatusOr<std::optional<cluster::ClusterData>> GetClusterData() override;
-  // Published with a fresh lease of `ttl` rounded up to whole seconds (floored to 20s by the store).
+  // Published with a fresh lease of `ttl` rounded up to whole seconds (floored to 20s by the
+  // store).
   absl::Status SetProxyInfo(const cluster::ProxyInfo& info, Duration ttl) override;
 
  private:

@@ -12,8 +12,7 @@ namespace {
 constexpr uint64_t kWalSegmentSize = 16ull * 1024 * 1024;
 constexpr int64_t kNotIncreasingXLogPosTimes = 10;
 
-const cluster::TimelineHistoryEntry* FindTimeline(const cluster::TimelinesHistory& h,
-                                                  uint64_t tl) {
+const cluster::TimelineHistoryEntry* FindTimeline(const cluster::TimelinesHistory& h, uint64_t tl) {
   for (const auto& e : h) {
     if (e.timeline_id == tl) return &e;
   }
@@ -79,9 +78,12 @@ DbStatus StatusOf(const ClusterData& cd, const DB& db, const Ctx& ctx) {
     timeout = *ctx.spec.sync_timeout;
   }
   switch (DbConvergenceState(db, timeout, ctx)) {
-    case Convergence::kFailed: return DbStatus::kFailed;
-    case Convergence::kConverging: return DbStatus::kConverging;
-    case Convergence::kConverged: break;
+    case Convergence::kFailed:
+      return DbStatus::kFailed;
+    case Convergence::kConverging:
+      return DbStatus::kConverging;
+    case Convergence::kConverged:
+      break;
   }
   return db.status.healthy ? DbStatus::kGood : DbStatus::kFailed;
 }
@@ -95,9 +97,15 @@ Buckets ValidByStatus(const ClusterData& cd, const Ctx& ctx, DbType type) {
     if (v == DbValidity::kUnknown) ++b.unknown;
     if (v != DbValidity::kValid) continue;
     switch (StatusOf(cd, db, ctx)) {
-      case DbStatus::kGood: b.good[uid] = &db; break;
-      case DbStatus::kFailed: b.failed[uid] = &db; break;
-      case DbStatus::kConverging: b.converging[uid] = &db; break;
+      case DbStatus::kGood:
+        b.good[uid] = &db;
+        break;
+      case DbStatus::kFailed:
+        b.failed[uid] = &db;
+        break;
+      case DbStatus::kConverging:
+        b.converging[uid] = &db;
+        break;
     }
   }
   return b;
@@ -134,9 +142,10 @@ bool DbCanSync(const ClusterData& cd, const DB& db, const Ctx& ctx, std::string*
   const std::string older = older_full.size() == 24 ? older_full.substr(8) : older_full;
   if (required >= older) return true;
   if (why) {
-    *why = fmt::format("its xlogpos {} has not advanced for {} checks and needs WAL segment {} "
-                       "but the master's oldest is {}",
-                       FormatLsn(db.status.xlog_pos), n->second, required, older);
+    *why = fmt::format(
+        "its xlogpos {} has not advanced for {} checks and needs WAL segment {} "
+        "but the master's oldest is {}",
+        FormatLsn(db.status.xlog_pos), n->second, required, older);
   }
   return false;
 }

@@ -81,8 +81,8 @@ struct Deps {
 
 // The outcome of one check.
 struct ClusterView {
-  cluster::ClusterData cd;       // the next clusterdata to CAS-put
-  SentinelState state;           // the next in-memory state (first_run cleared)
+  cluster::ClusterData cd;  // the next clusterdata to CAS-put
+  SentinelState state;      // the next in-memory state (first_run cleared)
   // The state to keep instead when the CAS put of `cd` fails: the same histories and timers
   // (stolon keeps them), but convergence infos that still describe the stored `prev`.
   SentinelState state_if_put_fails;
@@ -122,8 +122,7 @@ SentinelState StateAfterFailedCompute(const cluster::ClusterData& prev,
 // that `cd` still calls healthy would pass failInterval sooner (its failure is then declared on
 // time instead of up to a sleepInterval late). `cd` and `state` are what the last check kept;
 // never less than a few milliseconds.
-Duration NextCheckDelay(const cluster::ClusterData& cd, const SentinelState& state,
-                        SteadyTime now);
+Duration NextCheckDelay(const cluster::ClusterData& cd, const SentinelState& state, SteadyTime now);
 
 // True while the master's synchronous standby set is on its way somewhere (spec and in-sync list
 // differ, the fake standby stands in, or a listed standby or its keeper is unhealthy): each step

@@ -53,8 +53,8 @@ SentinelState StartState(const cluster::ClusterData& prev, const SentinelState& 
 // The context of one computation over `prev`, working on `st` and logging into `log`.
 Ctx MakeCtx(const cluster::ClusterData& prev, SentinelState& st, SteadyTime now, DecisionLog& log,
             const Deps& deps) {
-  return Ctx{prev.cluster.spec.WithDefaults(), st, now, deps.clock.WallNow(), log, deps.ids,
-             deps.rng};
+  return Ctx{
+      prev.cluster.spec.WithDefaults(), st, now, deps.clock.WallNow(), log, deps.ids, deps.rng};
 }
 
 absl::Status UpdateCluster(const cluster::ClusterData& cd, const cluster::ProxiesInfo& active,

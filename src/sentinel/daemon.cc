@@ -6,9 +6,9 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
-#include <cstdio>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -32,8 +32,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A problem that stops the program before or while it starts: one line "stolon-sentinel: <problem>" on
-// stderr (as for a bad flag), after whatever was logged so far.
+// A problem that stops the program before or while it starts: one line "stolon-sentinel: <problem>"
+// on stderr (as for a bad flag), after whatever was logged so far.
 int Fatal(const std::string& msg) {
   spdlog::default_logger()->flush();
   std::fprintf(stderr, "stolon-sentinel: %s\n", msg.c_str());
@@ -80,8 +80,8 @@ class CheckLoop {
 void RegisterSentinelMetrics(MetricsRegistry& registry, const std::string& cluster_name,
                              const Leadership& leadership, const SentinelChecker& checker) {
   AddClusterIdentifier(registry, cluster_name, "sentinel");
-  MetricFamily* is_leader =
-      &registry.Gauge("stolon_sentinel_is_leader", "Set to 1 if the sentinel is currently a leader");
+  MetricFamily* is_leader = &registry.Gauge("stolon_sentinel_is_leader",
+                                            "Set to 1 if the sentinel is currently a leader");
   MetricFamily* leader_count = &registry.Gauge(
       "stolon_sentinel_leader_count", "Number of times this sentinel has been elected as leader");
   MetricFamily* last_success = &registry.Gauge(
@@ -93,12 +93,12 @@ void RegisterSentinelMetrics(MetricsRegistry& registry, const std::string& clust
       "Cluster checks that failed (store error, unusable cluster data, refused computation, "
       "lost or failed write)");
   MetricFamily* duration = &registry.Gauge("stolon_sentinel_last_check_duration_seconds",
-                                          "How long the last cluster check took");
+                                           "How long the last cluster check took");
   MetricFamily* failovers = &registry.Counter(
       "stolon_sentinel_failovers_total",
       "Cluster data writes by this sentinel that replaced the master with another db");
-  MetricFamily* keepers_healthy = &registry.Gauge(
-      "stolon_sentinel_keepers_healthy", "Keepers healthy in the last cluster data seen");
+  MetricFamily* keepers_healthy = &registry.Gauge("stolon_sentinel_keepers_healthy",
+                                                  "Keepers healthy in the last cluster data seen");
   MetricFamily* keepers_total =
       &registry.Gauge("stolon_sentinel_keepers", "Keepers in the last cluster data seen");
   const Leadership* lead = &leadership;
@@ -123,9 +123,8 @@ absl::Status SentinelHealth(const SentinelChecker& checker) {
   const CheckerStats s = checker.stats();
   if (!s.last_outcome) return absl::UnavailableError("starting: no cluster check completed yet");
   if (IsFailedCheck(*s.last_outcome)) {
-    return absl::UnavailableError(
-        fmt::format("the last cluster check failed ({}): {}", CheckOutcomeName(*s.last_outcome),
-                    s.last_error));
+    return absl::UnavailableError(fmt::format("the last cluster check failed ({}): {}",
+                                              CheckOutcomeName(*s.last_outcome), s.last_error));
   }
   return absl::OkStatus();
 }

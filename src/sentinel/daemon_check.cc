@@ -26,16 +26,26 @@ std::string Secs(Duration d) {
 
 const char* CheckOutcomeName(CheckOutcome o) {
   switch (o) {
-    case CheckOutcome::kStoreError: return "store-error";
-    case CheckOutcome::kInvalidClusterData: return "invalid-cluster-data";
-    case CheckOutcome::kWaitingForClusterData: return "waiting-for-cluster-data";
-    case CheckOutcome::kCreatedClusterData: return "created-cluster-data";
-    case CheckOutcome::kCreateLost: return "create-lost";
-    case CheckOutcome::kNotLeader: return "not-leader";
-    case CheckOutcome::kComputeFailed: return "compute-failed";
-    case CheckOutcome::kUpdated: return "updated";
-    case CheckOutcome::kPutConflict: return "put-conflict";
-    case CheckOutcome::kPutFailed: return "put-failed";
+    case CheckOutcome::kStoreError:
+      return "store-error";
+    case CheckOutcome::kInvalidClusterData:
+      return "invalid-cluster-data";
+    case CheckOutcome::kWaitingForClusterData:
+      return "waiting-for-cluster-data";
+    case CheckOutcome::kCreatedClusterData:
+      return "created-cluster-data";
+    case CheckOutcome::kCreateLost:
+      return "create-lost";
+    case CheckOutcome::kNotLeader:
+      return "not-leader";
+    case CheckOutcome::kComputeFailed:
+      return "compute-failed";
+    case CheckOutcome::kUpdated:
+      return "updated";
+    case CheckOutcome::kPutConflict:
+      return "put-conflict";
+    case CheckOutcome::kPutFailed:
+      return "put-failed";
   }
   return "unknown";
 }
@@ -213,8 +223,8 @@ CheckOutcome SentinelChecker::CreateInitialClusterData() {
   }
   auto cd = ctl::NewClusterData(*options_.initial_cluster_spec, ids_, clock_);
   if (!cd.ok()) {  // validated at start-up: cannot happen unless the validation rules changed
-    LogOnChange("bad-initial-spec", fmt::format("cannot build the initial cluster data: {}",
-                                                Msg(cd.status())));
+    LogOnChange("bad-initial-spec",
+                fmt::format("cannot build the initial cluster data: {}", Msg(cd.status())));
     return CheckOutcome::kInvalidClusterData;
   }
   spdlog::info("writing initial cluster data{}", LogFields({{"clusterUID", cd->cluster.uid}}));
@@ -247,8 +257,8 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
   // 7. The decision.
   auto view = ComputeClusterView(read.value, keepers, proxies, state_, Deps{clock_, ids_, rng_});
   if (!view.ok()) {
-    state_ = StateAfterFailedCompute(read.value, keepers, proxies, state_,
-                                     Deps{clock_, ids_, rng_});
+    state_ =
+        StateAfterFailedCompute(read.value, keepers, proxies, state_, Deps{clock_, ids_, rng_});
     NoteError("cannot act on the cluster data: " + Msg(view.status()));
     LogOnChange("compute:" + Msg(view.status()),
                 fmt::format("cannot act on the cluster data: {}", Msg(view.status())));
@@ -267,8 +277,8 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
       std::lock_guard l(stats_mu_);
       ++stats_.failovers;
     }
-    awaiting_proxies_ = view->cd.proxy.spec.master_db_uid.empty() &&
-                        !view->cd.cluster.status.master.empty();
+    awaiting_proxies_ =
+        view->cd.proxy.spec.master_db_uid.empty() && !view->cd.cluster.status.master.empty();
     sync_standbys_settling_ = SyncStandbysSettling(view->cd);
     state_ = std::move(view->state);
     next_check_delay_ = NextCheckDelay(view->cd, state_, clock_.Now());
@@ -276,17 +286,18 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
       spdlog::debug("next check in {}: a keeper or db reaches failInterval before sleepInterval",
                     Secs(*next_check_delay_));
     }
-    last_success_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           clock_.WallNow().time_since_epoch())
-                           .count();
+    last_success_ns_ =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.WallNow().time_since_epoch())
+            .count();
     return CheckOutcome::kUpdated;
   }
   state_ = std::move(view->state_if_put_fails);
   if (absl::IsAborted(rev.status())) {
     NoteError("the cluster data changed since it was read (CAS lost)");
-    spdlog::warn("the cluster data changed since it was read (revision {}): not written, the "
-                 "next check starts from the new one",
-                 read.revision);
+    spdlog::warn(
+        "the cluster data changed since it was read (revision {}): not written, the "
+        "next check starts from the new one",
+        read.revision);
     // The decisions were not applied: log them again when they recur.
     last_decisions_.clear();
     return CheckOutcome::kPutConflict;

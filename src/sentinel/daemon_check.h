@@ -83,15 +83,15 @@ bool IsFailedCheck(CheckOutcome o);
 
 // What the checks did so far, for /metrics and /health.
 struct CheckerStats {
-  uint64_t checks = 0;          // checks run
-  uint64_t failed_checks = 0;   // of which IsFailedCheck
+  uint64_t checks = 0;         // checks run
+  uint64_t failed_checks = 0;  // of which IsFailedCheck
   Duration last_check_duration{0};
-  uint64_t failovers = 0;       // writes that replaced a previous master with another one
+  uint64_t failovers = 0;  // writes that replaced a previous master with another one
   // Keepers in the last cluster data read or written (healthy as the leader judged them).
   uint64_t keepers_total = 0;
   uint64_t keepers_healthy = 0;
   std::optional<CheckOutcome> last_outcome;  // nullopt before the first check ended
-  std::string last_error;  // why the last check failed ("" when it did not)
+  std::string last_error;                    // why the last check failed ("" when it did not)
 };
 
 struct CheckerOptions {
@@ -170,7 +170,7 @@ class SentinelChecker {
   std::string last_status_;    // the key of the last LogOnChange line
   std::set<std::string> last_decisions_;
   std::atomic<int64_t> last_success_ns_{0};  // system_clock ns since the epoch; 0 = never
-  std::string check_error_;  // the current check's failure reason
+  std::string check_error_;                  // the current check's failure reason
   mutable std::mutex stats_mu_;
   CheckerStats stats_;  // guarded by stats_mu_
   std::atomic<bool> awaiting_proxies_{false};

@@ -38,8 +38,8 @@ absl::StatusOr<cluster::ClusterSpec> LoadInitialClusterSpec(const std::string& p
                     std::string(spec.status().message())));
   }
   if (absl::Status s = spec->Validate(); !s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("invalid initial cluster spec in {:?}: {}", path,
-                                                  std::string(s.message())));
+    return absl::InvalidArgumentError(
+        fmt::format("invalid initial cluster spec in {:?}: {}", path, std::string(s.message())));
   }
   return *spec;
 }

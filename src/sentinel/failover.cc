@@ -27,11 +27,11 @@ bool PassesTimelineAndLag(const DB& master, const DB& db, Ctx& ctx, bool log_rej
   const int64_t lag = Lag(master, db);
   if (lag > static_cast<int64_t>(*ctx.spec.max_standby_lag)) {
     if (log_rejections) {
-      ctx.log.Add("not eligible: db {} on keeper {} lag {} > maxStandbyLag {} (xlogpos {}, "
-                  "master {})",
-                  db.uid, db.spec.keeper_uid, FormatBytes(lag),
-                  FormatBytes(*ctx.spec.max_standby_lag), FormatLsn(db.status.xlog_pos),
-                  FormatLsn(master.status.xlog_pos));
+      ctx.log.Add(
+          "not eligible: db {} on keeper {} lag {} > maxStandbyLag {} (xlogpos {}, "
+          "master {})",
+          db.uid, db.spec.keeper_uid, FormatBytes(lag), FormatBytes(*ctx.spec.max_standby_lag),
+          FormatLsn(db.status.xlog_pos), FormatLsn(master.status.xlog_pos));
     }
     return false;
   }
@@ -42,9 +42,10 @@ bool CanBeMaster(const ClusterData& cd, const DB& db, Ctx& ctx) {
   auto k = cd.keepers.find(db.spec.keeper_uid);
   if (k != cd.keepers.end() && k->second.status.can_be_master.has_value() &&
       !*k->second.status.can_be_master) {
-    ctx.log.Add("not eligible: db {} on keeper {}: the keeper cannot be master (canBeMaster "
-                "false)",
-                db.uid, db.spec.keeper_uid);
+    ctx.log.Add(
+        "not eligible: db {} on keeper {}: the keeper cannot be master (canBeMaster "
+        "false)",
+        db.uid, db.spec.keeper_uid);
     return false;
   }
   return true;
@@ -62,8 +63,11 @@ void LogNonGoodStandbys(const ClusterData& cd, const Buckets& b, Ctx& ctx) {
     if (TypeOf(db) != DbType::kStandby || b.good.count(uid)) continue;
     std::string why;
     switch (ValidityOf(cd, db, &why)) {
-      case DbValidity::kUnknown: why = "it never reported a state"; break;
-      case DbValidity::kInvalid: break;
+      case DbValidity::kUnknown:
+        why = "it never reported a state";
+        break;
+      case DbValidity::kInvalid:
+        break;
       case DbValidity::kValid:
         why = b.converging.count(uid) ? "it is still converging" : "it is failed";
         break;
@@ -82,10 +86,11 @@ bool MasterOk(const ClusterData& cd, const DB& master, Ctx& ctx) {
   }
   (void)cd;
   if (DbConvergenceState(master, *ctx.spec.convergence_timeout, ctx) == Convergence::kFailed) {
-    ctx.log.Add("master db {} on keeper {} did not converge to generation {} within "
-                "convergenceTimeout {}",
-                master.uid, master.spec.keeper_uid, master.generation,
-                Seconds(*ctx.spec.convergence_timeout));
+    ctx.log.Add(
+        "master db {} on keeper {} did not converge to generation {} within "
+        "convergenceTimeout {}",
+        master.uid, master.spec.keeper_uid, master.generation,
+        Seconds(*ctx.spec.convergence_timeout));
     ok = false;
   }
   return ok;
@@ -135,15 +140,17 @@ std::string ChooseNewMaster(const ClusterData& cd, const DB& master, Ctx& ctx) {
         chosen = db;
         break;
       }
-      ctx.log.Add("not eligible: db {} on keeper {} is not a known in-sync synchronous standby "
-                  "(in sync {} and spec {})",
-                  db->uid, db->spec.keeper_uid, Join(master.status.synchronous_standbys),
-                  Join(master.spec.synchronous_standbys));
+      ctx.log.Add(
+          "not eligible: db {} on keeper {} is not a known in-sync synchronous standby "
+          "(in sync {} and spec {})",
+          db->uid, db->spec.keeper_uid, Join(master.status.synchronous_standbys),
+          Join(master.spec.synchronous_standbys));
     }
     if (chosen == nullptr) {
-      ctx.log.Add("no eligible masters: none of the candidates is in the master's reported "
-                  "in-sync synchronous standbys {} that the spec {} lists",
-                  Join(master.status.synchronous_standbys), Join(master.spec.synchronous_standbys));
+      ctx.log.Add(
+          "no eligible masters: none of the candidates is in the master's reported "
+          "in-sync synchronous standbys {} that the spec {} lists",
+          Join(master.status.synchronous_standbys), Join(master.spec.synchronous_standbys));
       return "";
     }
   } else {

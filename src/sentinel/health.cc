@@ -152,8 +152,10 @@ ClusterData UpdateKeepersStatus(const ClusterData& prev, const KeepersInfo& all_
     for (const auto& [uid, ki] : infos) {
       ctx.state.keeper_info_histories[uid] = {ki.info_uid, false, ctx.now};
     }
-    ctx.log.Add("first check after gaining leadership: recording {} keeper infos, no health "
-                "judgement in this check", infos.size());
+    ctx.log.Add(
+        "first check after gaining leadership: recording {} keeper infos, no health "
+        "judgement in this check",
+        infos.size());
     return cd;
   }
   KeepersInfo fresh = FreshInfos(infos, ctx);

@@ -61,8 +61,7 @@ absl::StatusOr<DB> CreateInitialDb(const ClusterData& cd, Ctx& ctx) {
           "so that it registers",
           wanted));
     }
-    ctx.log.Add("initializing cluster using keeper {} (existingConfig) as master db owner",
-                wanted);
+    ctx.log.Add("initializing cluster using keeper {} (existingConfig) as master db owner", wanted);
     return NewMasterDb(wanted, cluster::kInitModeExisting, ctx);
   }
   ASSIGN_OR_RETURN(std::string keeper, ChooseInitialKeeper(cd, ctx));
@@ -131,14 +130,16 @@ absl::Status UpdateInitializing(const ClusterData& cd, ClusterData& next, Ctx& c
     case Convergence::kFailed:
       if (mode == cluster::kInitModeExisting) {
         // stolon has no failure path for existing: keep waiting.
-        ctx.log.Add("waiting for db {} on keeper {} to initialize (convergenceTimeout {} "
-                    "exceeded; initMode existing has no retry)",
-                    db.uid, db.spec.keeper_uid, Seconds(timeout));
+        ctx.log.Add(
+            "waiting for db {} on keeper {} to initialize (convergenceTimeout {} "
+            "exceeded; initMode existing has no retry)",
+            db.uid, db.spec.keeper_uid, Seconds(timeout));
         break;
       }
-      ctx.log.Add("db {} on keeper {} failed to initialize within initTimeout {}: removing it "
-                  "so that another keeper is tried",
-                  db.uid, db.spec.keeper_uid, Seconds(timeout));
+      ctx.log.Add(
+          "db {} on keeper {} failed to initialize within initTimeout {}: removing it "
+          "so that another keeper is tried",
+          db.uid, db.spec.keeper_uid, Seconds(timeout));
       next.dbs.clear();
       next.cluster.status.master.clear();
       break;

@@ -104,8 +104,8 @@ void UpdateProxySpec(const std::string& master_uid, const cluster::ProxiesInfo& 
 void RemoveDeadKeepers(const ClusterData& cd, ClusterData& next, Ctx& ctx);
 void RemoveUnusableDbs(const ClusterData& cd, const std::string& master_uid, ClusterData& next,
                        Ctx& ctx);
-void ManageStandbyCount(const std::string& master_uid, const Buckets& standbys,
-                        ClusterData& next, Ctx& ctx);
+void ManageStandbyCount(const std::string& master_uid, const Buckets& standbys, ClusterData& next,
+                        Ctx& ctx);
 void ReconfigureStandbys(const std::string& master_uid, ClusterData& next);
 void UpdateMasterFollowers(const std::string& master_uid, ClusterData& next);
 

@@ -26,14 +26,14 @@ absl::Status CheckSingleMaster(const ClusterData& prev, const ClusterData& next)
     if (uid == master || TypeOf(db) != DbType::kMaster) continue;
     auto p = prev.dbs.find(uid);
     if (p == prev.dbs.end() || TypeOf(p->second) != DbType::kMaster) {
-      return Violation(fmt::format("db {} became master-type but the cluster master is {:?}",
-                                   uid, master));
+      return Violation(
+          fmt::format("db {} became master-type but the cluster master is {:?}", uid, master));
     }
   }
   const std::string& routed = next.proxy.spec.master_db_uid;
   if (!routed.empty() && routed != master) {
-    return Violation(fmt::format("proxies are told master {} but the cluster master is {:?}",
-                                 routed, master));
+    return Violation(
+        fmt::format("proxies are told master {} but the cluster master is {:?}", routed, master));
   }
   return absl::OkStatus();
 }
@@ -89,8 +89,8 @@ absl::Status CheckGenerations(const ClusterData& prev, const ClusterData& next) 
       continue;
     }
     if (db.generation < p->second.generation) {
-      return Violation(fmt::format("db {} generation went back {} -> {}", uid,
-                                   p->second.generation, db.generation));
+      return Violation(fmt::format("db {} generation went back {} -> {}", uid, p->second.generation,
+                                   db.generation));
     }
     if (!(db.spec == p->second.spec) && db.generation == p->second.generation) {
       return Violation(fmt::format("db {} spec changed without a generation bump", uid));
@@ -115,15 +115,17 @@ absl::Status CheckProxyFence(const ClusterData& prev, const ClusterData& next,
   const std::string& now = next.proxy.spec.master_db_uid;
   if (now.empty() || now == was) return absl::OkStatus();
   if (!was.empty()) {
-    return Violation(fmt::format("proxies switched from master {} to {} without an empty-master "
-                                 "generation in between",
-                                 was, now));
+    return Violation(
+        fmt::format("proxies switched from master {} to {} without an empty-master "
+                    "generation in between",
+                    was, now));
   }
   for (const auto& [uid, pi] : active) {
     if (pi.generation != prev.proxy.generation) {
-      return Violation(fmt::format("master {} published while active proxy {} is at generation "
-                                   "{}, not {}",
-                                   now, uid, pi.generation, prev.proxy.generation));
+      return Violation(
+          fmt::format("master {} published while active proxy {} is at generation "
+                      "{}, not {}",
+                      now, uid, pi.generation, prev.proxy.generation));
     }
   }
   if (next.proxy.generation <= prev.proxy.generation) {

@@ -5,8 +5,7 @@ namespace stolon::sentinel::internal {
 namespace {
 
 // Steps 5a-5g: only when the master is healthy and converged.
-void ManageDbs(const ClusterData& cd, const std::string& master_uid, ClusterData& next,
-               Ctx& ctx) {
+void ManageDbs(const ClusterData& cd, const std::string& master_uid, ClusterData& next, Ctx& ctx) {
   RemoveUnusableDbs(cd, master_uid, next, ctx);
   Buckets b = ValidStandbysByStatus(next, ctx);
   for (const auto& [uid, db] : b.good) next.dbs.at(uid).spec.init_mode = cluster::kInitModeNone;
@@ -50,8 +49,8 @@ absl::Status UpdateNormal(const ClusterData& cd, const cluster::ProxiesInfo& act
   } else {
     UpdateUnchangedMaster(cur_uid, active, next, ctx);
     const DB& master = next.dbs.at(cur_uid);
-    const bool converged = DbConvergenceState(master, *ctx.spec.convergence_timeout, ctx) ==
-                           Convergence::kConverged;
+    const bool converged =
+        DbConvergenceState(master, *ctx.spec.convergence_timeout, ctx) == Convergence::kConverged;
     if (master.status.healthy && converged) {
       ManageDbs(cd, cur_uid, next, ctx);
     } else {

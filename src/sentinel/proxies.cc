@@ -22,16 +22,17 @@ void UpdateProxySpec(const std::string& master_uid, const cluster::ProxiesInfo& 
     }
     proxy.spec.master_db_uid = master_uid;
     ++proxy.generation;
-    ctx.log.Add("all {} active proxies acknowledged generation {}: publishing master db {} "
-                "(proxy generation {})",
-                active.size(), proxy.generation - 1, master_uid, proxy.generation);
+    ctx.log.Add(
+        "all {} active proxies acknowledged generation {}: publishing master db {} "
+        "(proxy generation {})",
+        active.size(), proxy.generation - 1, master_uid, proxy.generation);
     return;
   }
   std::vector<std::string> enabled;
   for (const auto& [uid, pi] : active) enabled.push_back(uid);  // map order: sorted
   if (enabled != proxy.spec.enabled_proxies) {
-    ctx.log.Add("enabled proxies {} -> {} (proxy generation {})",
-                Join(proxy.spec.enabled_proxies), Join(enabled), proxy.generation + 1);
+    ctx.log.Add("enabled proxies {} -> {} (proxy generation {})", Join(proxy.spec.enabled_proxies),
+                Join(enabled), proxy.generation + 1);
     proxy.spec.enabled_proxies = std::move(enabled);
     ++proxy.generation;
   }

@@ -23,24 +23,26 @@ DB NewStandbyDb(const std::string& keeper_uid, const std::string& master_uid, Ct
   return db;
 }
 
-void RemoveExcessStandbys(const std::vector<std::string>& sync, const Buckets& b,
-                          ClusterData& next, Ctx& ctx) {
+void RemoveExcessStandbys(const std::vector<std::string>& sync, const Buckets& b, ClusterData& next,
+                          Ctx& ctx) {
   const size_t max = *ctx.spec.max_standbys_per_sender;
   std::vector<std::string> remove;
   for (const auto& [uid, db] : next.dbs) {
     if (TypeOf(db) != DbType::kStandby || Contains(sync, uid) || b.good.count(uid)) continue;
-    ctx.log.Add("removing non good standby db {} on keeper {}: {} good standbys already reach "
-                "maxStandbysPerSender {}",
-                uid, db.spec.keeper_uid, b.good.size(), max);
+    ctx.log.Add(
+        "removing non good standby db {} on keeper {}: {} good standbys already reach "
+        "maxStandbysPerSender {}",
+        uid, db.spec.keeper_uid, b.good.size(), max);
     remove.push_back(uid);
   }
   size_t excess = b.good.size() - max;
   for (const auto& [uid, db] : b.good) {
     if (excess == 0) break;
     if (Contains(sync, uid)) continue;
-    ctx.log.Add("removing good standby db {} on keeper {}: {} good standbys exceed "
-                "maxStandbysPerSender {}",
-                uid, db->spec.keeper_uid, b.good.size(), max);
+    ctx.log.Add(
+        "removing good standby db {} on keeper {}: {} good standbys exceed "
+        "maxStandbysPerSender {}",
+        uid, db->spec.keeper_uid, b.good.size(), max);
     remove.push_back(uid);
     --excess;
   }
@@ -58,9 +60,10 @@ void RemoveDeadKeepers(const ClusterData& cd, ClusterData& next, Ctx& ctx) {
       ++it;
       continue;
     }
-    ctx.log.Add("removing dead keeper {}: no db and not healthy for more than "
-                "deadKeeperRemovalInterval {}",
-                k.uid, Seconds(interval));
+    ctx.log.Add(
+        "removing dead keeper {}: no db and not healthy for more than "
+        "deadKeeperRemovalInterval {}",
+        k.uid, Seconds(interval));
     it = next.keepers.erase(it);
   }
 }
@@ -111,9 +114,10 @@ void ManageStandbyCount(const std::string& master_uid, const Buckets& b, Cluster
   for (const auto& keeper : free_keepers) {
     if (missing == 0) break;
     DB db = NewStandbyDb(keeper, master_uid, ctx);
-    ctx.log.Add("adding new standby db {} on free keeper {} (resync from master {}): {} good + "
-                "{} converging < maxStandbysPerSender {}",
-                db.uid, keeper, master_uid, b.good.size(), busy - b.good.size(), max);
+    ctx.log.Add(
+        "adding new standby db {} on free keeper {} (resync from master {}): {} good + "
+        "{} converging < maxStandbysPerSender {}",
+        db.uid, keeper, master_uid, b.good.size(), busy - b.good.size(), max);
     next.dbs[db.uid] = std::move(db);
     --missing;
   }

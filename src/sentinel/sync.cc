@@ -42,9 +42,10 @@ void ReconcileInSync(DB& master, const Buckets& b, const ClusterData& next, Ctx&
   bool give_up = false;
   for (const auto& uid : Difference(spec, status)) {
     if (next.dbs.count(uid) == 0 || b.good.count(uid) == 0) {
-      ctx.log.Add("synchronous standby {} will not get in sync ({}): setting the synchronous "
-                  "standbys to the ones known in sync {}",
-                  uid, next.dbs.count(uid) ? "not in good state" : "removed", Join(status));
+      ctx.log.Add(
+          "synchronous standby {} will not get in sync ({}): setting the synchronous "
+          "standbys to the ones known in sync {}",
+          uid, next.dbs.count(uid) ? "not in good state" : "removed", Join(status));
       give_up = true;
     }
   }
@@ -52,8 +53,8 @@ void ReconcileInSync(DB& master, const Buckets& b, const ClusterData& next, Ctx&
 }
 
 // Phase B: the next spec list.
-std::vector<std::string> ChooseSyncStandbys(const DB& master, const SyncLimits& l,
-                                            const Buckets& b, const ClusterData& next, Ctx& ctx) {
+std::vector<std::string> ChooseSyncStandbys(const DB& master, const SyncLimits& l, const Buckets& b,
+                                            const ClusterData& next, Ctx& ctx) {
   const std::vector<std::string> prev = master.spec.synchronous_standbys;
   std::vector<std::string> cur;
   for (const auto& uid : prev) {
@@ -82,8 +83,10 @@ std::vector<std::string> ChooseSyncStandbys(const DB& master, const SyncLimits& 
     if (Contains(cur, db->uid)) continue;
     auto k = next.keepers.find(db->spec.keeper_uid);
     if (k != next.keepers.end() && k->second.status.can_be_synchronous_replica == false) {
-      ctx.log.Add("not choosing db {} on keeper {} as synchronous standby: "
-                  "canBeSynchronousReplica is false", db->uid, db->spec.keeper_uid);
+      ctx.log.Add(
+          "not choosing db {} on keeper {} as synchronous standby: "
+          "canBeSynchronousReplica is false",
+          db->uid, db->spec.keeper_uid);
       continue;
     }
     ctx.log.Add("adding synchronous standby {} on keeper {} (xlogpos {})", db->uid,
@@ -93,8 +96,10 @@ std::vector<std::string> ChooseSyncStandbys(const DB& master, const SyncLimits& 
   for (const auto& [uid, db] : next.dbs) {
     if (cur.size() >= l.min) break;
     if (Contains(prev, uid) && !Contains(cur, uid)) {
-      ctx.log.Add("keeping previous synchronous standby {} (not good) to reach "
-                  "minSynchronousStandbys {}", uid, l.min);
+      ctx.log.Add(
+          "keeping previous synchronous standby {} (not good) to reach "
+          "minSynchronousStandbys {}",
+          uid, l.min);
       cur.push_back(uid);
     }
   }
@@ -131,17 +136,19 @@ void ManageSynchronousStandbys(const std::string& master_uid, const Buckets& b, 
     ReconcileInSync(master, b, next, ctx);
   }
   if (!SameSet(master.status.synchronous_standbys, master.spec.synchronous_standbys)) {
-    ctx.log.Add("waiting for new defined synchronous standbys to be in sync: in sync {}, "
-                "wanted {}",
-                Join(master.status.synchronous_standbys), Join(master.spec.synchronous_standbys));
+    ctx.log.Add(
+        "waiting for new defined synchronous standbys to be in sync: in sync {}, "
+        "wanted {}",
+        Join(master.status.synchronous_standbys), Join(master.spec.synchronous_standbys));
     return;
   }
   std::vector<std::string> cur = ChooseSyncStandbys(master, l, b, next, ctx);
   std::vector<std::string> external;
   if (cur.size() < l.min) {
-    ctx.log.Add("using fake synchronous standby {}: {} real synchronous standbys < "
-                "minSynchronousStandbys {}",
-                cluster::kFakeStandbyName, cur.size(), l.min);
+    ctx.log.Add(
+        "using fake synchronous standby {}: {} real synchronous standbys < "
+        "minSynchronousStandbys {}",
+        cluster::kFakeStandbyName, cur.size(), l.min);
     external.push_back(cluster::kFakeStandbyName);
   }
   if (cur != master.spec.synchronous_standbys) {

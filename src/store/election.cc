@@ -93,7 +93,7 @@ void Election::Loop(std::string uid) {
   LeaseId lease = kNoLease;
   std::string key;
   bool key_created = false;
-  SteadyTime lease_deadline{};   // the lease surely expires by then unless renewed
+  SteadyTime lease_deadline{};  // the lease surely expires by then unless renewed
   SteadyTime last_renew{};
   const auto renew_every = duration_cast<milliseconds>(options_.session_ttl) / 3;
 
@@ -118,7 +118,8 @@ void Election::Loop(std::string uid) {
       auto granted = kv_.GrantLease(options_.session_ttl);
       if (!granted.ok()) {
         SetLeader(false);
-        spdlog::warn("election: cannot create a session: {}", std::string(granted.status().message()));
+        spdlog::warn("election: cannot create a session: {}",
+                     std::string(granted.status().message()));
         if (!Sleep(options_.retry_interval)) break;
         continue;
       }
@@ -176,15 +177,14 @@ void Election::Loop(std::string uid) {
       continue;
     }
     const KvPair* oldest = Oldest(*kvs);
-    bool ours_present = std::any_of(kvs->begin(), kvs->end(),
-                                    [&](const KvPair& kv) { return kv.key == key; });
+    bool ours_present =
+        std::any_of(kvs->begin(), kvs->end(), [&](const KvPair& kv) { return kv.key == key; });
     if (!ours_present) {
       // Deleted by hand or by an expiry we did not notice yet: start a new session.
       drop_session("candidate key disappeared");
       continue;
     }
-    const bool leader =
-        session_ok && oldest && oldest->key == key && clock_.Now() < lease_deadline;
+    const bool leader = session_ok && oldest && oldest->key == key && clock_.Now() < lease_deadline;
     if (leader != leader_.load()) {
       spdlog::info("election: {}{}", leader ? "elected leader" : "not the leader",
                    LogFields({{"uid", uid}, {"leader", oldest ? oldest->value : ""}}));

@@ -148,8 +148,7 @@ absl::StatusOr<std::unique_ptr<EtcdKvStore>> EtcdKvStore::Create(const EtcdOptio
     }
   }
   if (options.cert_file.empty() != options.key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "--store-cert-file and --store-key must be given together");
+    return absl::InvalidArgumentError("--store-cert-file and --store-key must be given together");
   }
 
   std::shared_ptr<grpc::ChannelCredentials> creds;
@@ -220,9 +219,12 @@ absl::StatusOr<std::unique_ptr<EtcdKvStore>> EtcdKvStore::Create(const EtcdOptio
 // ---------------------------------------------------------------------------------------------
 // The request loop with failover and error translation.
 
-std::string EtcdKvStore::EndpointList() const { return fmt::format("{}", fmt::join(options_.endpoints, ",")); }
+std::string EtcdKvStore::EndpointList() const {
+  return fmt::format("{}", fmt::join(options_.endpoints, ","));
+}
 
-absl::Status EtcdKvStore::UnavailableError(const grpc::Status& last, const std::string& what) const {
+absl::Status EtcdKvStore::UnavailableError(const grpc::Status& last,
+                                           const std::string& what) const {
   if (IsHttps(options_.endpoints.front()) && IsTlsFailureMessage(last.error_message())) {
     return absl::UnavailableError(fmt::format(
         "{}: TLS handshake/verification with etcd at {} failed ({}): check --store-ca-file, "
@@ -396,22 +398,22 @@ absl::StatusOr<LeaseId> EtcdKvStore::GrantLease(std::chrono::seconds ttl) {
 
 absl::StatusOr<std::chrono::seconds> EtcdKvStore::KeepAliveLease(LeaseId lease) {
   pb::LeaseKeepAliveResponse resp;
-  RETURN_IF_ERROR(Call(fmt::format("keep lease {:x} alive", lease),
-                       [&](Endpoint& ep, grpc::ClientContext& ctx) {
-    // etcd has no unary keepalive: one request and one response on a short-lived stream.
-    auto stream = ep.lease->LeaseKeepAlive(&ctx);
-    pb::LeaseKeepAliveRequest req;
-    req.set_id(lease);
-    bool got = stream->Write(req) && stream->Read(&resp);
-    stream->WritesDone();
-    if (got) {
-      ctx.TryCancel();  // we have what we need; do not wait for the server to close
-      stream->Finish().IgnoreError();
-      return grpc::Status::OK;
-    }
-    grpc::Status s = stream->Finish();
-    return s.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "keepalive stream closed") : s;
-  }));
+  RETURN_IF_ERROR(Call(
+      fmt::format("keep lease {:x} alive", lease), [&](Endpoint& ep, grpc::ClientContext& ctx) {
+        // etcd has no unary keepalive: one request and one response on a short-lived stream.
+        auto stream = ep.lease->LeaseKeepAlive(&ctx);
+        pb::LeaseKeepAliveRequest req;
+        req.set_id(lease);
+        bool got = stream->Write(req) && stream->Read(&resp);
+        stream->WritesDone();
+        if (got) {
+          ctx.TryCancel();  // we have what we need; do not wait for the server to close
+          stream->Finish().IgnoreError();
+          return grpc::Status::OK;
+        }
+        grpc::Status s = stream->Finish();
+        return s.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "keepalive stream closed") : s;
+      }));
   if (resp.ttl() <= 0) {
     return absl::NotFoundError(fmt::format("lease {:x} not found (expired or revoked)", lease));
   }
@@ -422,10 +424,10 @@ absl::Status EtcdKvStore::RevokeLease(LeaseId lease) {
   pb::LeaseRevokeRequest req;
   req.set_id(lease);
   pb::LeaseRevokeResponse resp;
-  absl::Status s = Call(fmt::format("revoke lease {:x}", lease),
-                        [&](Endpoint& ep, grpc::ClientContext& ctx) {
-                          return ep.lease->LeaseRevoke(&ctx, req, &resp);
-                        });
+  absl::Status s =
+      Call(fmt::format("revoke lease {:x}", lease), [&](Endpoint& ep, grpc::ClientContext& ctx) {
+        return ep.lease->LeaseRevoke(&ctx, req, &resp);
+      });
   if (absl::IsNotFound(s)) return absl::OkStatus();  // already gone
   return s;
 }
@@ -485,18 +487,17 @@ class EtcdKvStore::EtcdWatch final : public KvWatch {
       if (resp.created()) created_ = true;
       if (resp.canceled()) {
         error_ = resp.compact_revision() > 0
-                     ? absl::OutOfRangeError(fmt::format(
-                           "watch canceled: revision compacted (oldest available {})",
-                           resp.compact_revision()))
-                     : absl::UnavailableError(fmt::format("watch canceled by etcd: {}",
-                                                          resp.cancel_reason()));
+                     ? absl::OutOfRangeError(
+                           fmt::format("watch canceled: revision compacted (oldest available {})",
+                                       resp.compact_revision()))
+                     : absl::UnavailableError(
+                           fmt::format("watch canceled by etcd: {}", resp.cancel_reason()));
         cv_.notify_all();
         break;
       }
       for (const auto& ev : resp.events()) {
         KvEvent e;
-        e.type = ev.type() == mvccpb::Event::DELETE ? KvEvent::Type::kDelete
-                                                    : KvEvent::Type::kPut;
+        e.type = ev.type() == mvccpb::Event::DELETE ? KvEvent::Type::kDelete : KvEvent::Type::kPut;
         e.kv = FromPb(ev.kv());
         events_.push_back(std::move(e));
       }

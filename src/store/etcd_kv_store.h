@@ -37,10 +37,10 @@ struct EtcdOptions {
   // Full URLs with scheme, all http or all https ("http://127.0.0.1:2379"). See ParseEndpoints.
   std::vector<std::string> endpoints;
   std::chrono::milliseconds timeout{5000};  // bound of every request
-  std::string cert_file;  // client certificate (PEM), optional
-  std::string key_file;   // client key (PEM), required with cert_file
-  std::string ca_file;    // CA bundle (PEM); empty: the system roots
-  bool skip_tls_verify = false;  // accept any server certificate (insecure)
+  std::string cert_file;                    // client certificate (PEM), optional
+  std::string key_file;                     // client key (PEM), required with cert_file
+  std::string ca_file;                      // CA bundle (PEM); empty: the system roots
+  bool skip_tls_verify = false;             // accept any server certificate (insecure)
 };
 
 class EtcdKvStore final : public KvStore {
@@ -55,7 +55,8 @@ class EtcdKvStore final : public KvStore {
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
                               std::optional<std::chrono::seconds> ttl = std::nullopt) override;
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override;
+                                         int64_t expected_mod_revision,
+                                         LeaseId lease = kNoLease) override;
   absl::Status Delete(const std::string& key) override;
   // The watch runs on one endpoint's stream with etcd's "hasleader" requirement (a member cut
   // off from the quorum cancels it); when it breaks, Next fails and the caller re-creates it.

@@ -7,15 +7,24 @@ namespace stolon::store {
 
 const char* KvOpName(KvOp op) {
   switch (op) {
-    case KvOp::kGet: return "Get";
-    case KvOp::kList: return "List";
-    case KvOp::kPut: return "Put";
-    case KvOp::kCompareAndSwap: return "CompareAndSwap";
-    case KvOp::kDelete: return "Delete";
-    case KvOp::kWatch: return "Watch";
-    case KvOp::kGrantLease: return "GrantLease";
-    case KvOp::kKeepAliveLease: return "KeepAliveLease";
-    case KvOp::kRevokeLease: return "RevokeLease";
+    case KvOp::kGet:
+      return "Get";
+    case KvOp::kList:
+      return "List";
+    case KvOp::kPut:
+      return "Put";
+    case KvOp::kCompareAndSwap:
+      return "CompareAndSwap";
+    case KvOp::kDelete:
+      return "Delete";
+    case KvOp::kWatch:
+      return "Watch";
+    case KvOp::kGrantLease:
+      return "GrantLease";
+    case KvOp::kKeepAliveLease:
+      return "KeepAliveLease";
+    case KvOp::kRevokeLease:
+      return "RevokeLease";
   }
   return "?";
 }

@@ -28,7 +28,8 @@ class KvStoreWrapper : public KvStore {
     return target_.Put(key, value, ttl);
   }
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override {
+                                         int64_t expected_mod_revision,
+                                         LeaseId lease = kNoLease) override {
     return target_.CompareAndSwap(key, value, expected_mod_revision, lease);
   }
   absl::Status Delete(const std::string& key) override { return target_.Delete(key); }
@@ -49,8 +50,17 @@ class KvStoreWrapper : public KvStore {
 };
 
 // The operations of KvStore, to choose which ones FaultyKvStore fails.
-enum class KvOp { kGet, kList, kPut, kCompareAndSwap, kDelete, kWatch, kGrantLease,
-                  kKeepAliveLease, kRevokeLease };
+enum class KvOp {
+  kGet,
+  kList,
+  kPut,
+  kCompareAndSwap,
+  kDelete,
+  kWatch,
+  kGrantLease,
+  kKeepAliveLease,
+  kRevokeLease
+};
 inline constexpr size_t kKvOpCount = 9;
 const char* KvOpName(KvOp op);
 
@@ -74,7 +84,8 @@ class FaultyKvStore final : public KvStoreWrapper {
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
                               std::optional<std::chrono::seconds> ttl = std::nullopt) override;
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override;
+                                         int64_t expected_mod_revision,
+                                         LeaseId lease = kNoLease) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<KvWatch>> Watch(const std::string& prefix,
                                                  int64_t start_revision = 0) override;

@@ -194,8 +194,7 @@ absl::StatusOr<int64_t> MemKvStore::Put(const std::string& key, const std::strin
   return PutLocked(key, value, lease);
 }
 
-absl::StatusOr<int64_t> MemKvStore::CompareAndSwap(const std::string& key,
-                                                   const std::string& value,
+absl::StatusOr<int64_t> MemKvStore::CompareAndSwap(const std::string& key, const std::string& value,
                                                    int64_t expected_mod_revision, LeaseId lease) {
   if (key.empty()) return absl::InvalidArgumentError("empty key");
   std::lock_guard l(mu_);
@@ -232,9 +231,9 @@ absl::StatusOr<std::unique_ptr<KvWatch>> MemKvStore::Watch(const std::string& pr
   if (start_revision != 0 && start_revision <= revision_) {
     if (!history_.empty() && history_.front().kv.mod_revision > start_revision &&
         history_.size() == kHistoryLimit) {
-      return absl::OutOfRangeError(fmt::format(
-          "watch from revision {}: history compacted (oldest kept revision {})", start_revision,
-          history_.front().kv.mod_revision));
+      return absl::OutOfRangeError(
+          fmt::format("watch from revision {}: history compacted (oldest kept revision {})",
+                      start_revision, history_.front().kv.mod_revision));
     }
     for (const auto& ev : history_) {
       if (ev.kv.mod_revision >= start_revision && HasPrefix(ev.kv.key, prefix)) {

@@ -38,7 +38,8 @@ class MemKvStore final : public KvStore {
   absl::StatusOr<int64_t> Put(const std::string& key, const std::string& value,
                               std::optional<std::chrono::seconds> ttl = std::nullopt) override;
   absl::StatusOr<int64_t> CompareAndSwap(const std::string& key, const std::string& value,
-                                         int64_t expected_mod_revision, LeaseId lease = kNoLease) override;
+                                         int64_t expected_mod_revision,
+                                         LeaseId lease = kNoLease) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<KvWatch>> Watch(const std::string& prefix,
                                                  int64_t start_revision = 0) override;

@@ -72,8 +72,8 @@ absl::StatusOr<std::vector<std::string>> ParseStoreEndpoints(std::string_view en
       rest = e.substr(p + 3);
     }
     if (s != "http" && s != "https") {
-      return absl::InvalidArgumentError(fmt::format(
-          "invalid store endpoint \"{}\": scheme must be http or https", e));
+      return absl::InvalidArgumentError(
+          fmt::format("invalid store endpoint \"{}\": scheme must be http or https", e));
     }
     while (!rest.empty() && rest.back() == '/') rest.pop_back();
     if (rest.empty() || rest.find('/') != std::string::npos) {

@@ -19,7 +19,7 @@ inline constexpr const char* kDefaultStorePrefix = "stolon/cluster";
 inline constexpr const char* kDefaultEtcdEndpoint = "http://127.0.0.1:2379";
 
 struct StoreConfig {
-  std::string backend = "etcdv3";         // only etcdv3 is supported
+  std::string backend = "etcdv3";                               // only etcdv3 is supported
   std::vector<std::string> endpoints = {kDefaultEtcdEndpoint};  // full URLs, one scheme
   Duration timeout = std::chrono::seconds(5);
   std::string prefix = kDefaultStorePrefix;

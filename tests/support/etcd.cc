@@ -45,8 +45,8 @@ EtcdCluster::~EtcdCluster() {
 }
 
 std::string EtcdCluster::endpoint(int i) const {
-  return std::string(tls() ? "https" : "http") + "://127.0.0.1:" +
-         std::to_string(members_.at(static_cast<size_t>(i)).client_port);
+  return std::string(tls() ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(members_.at(static_cast<size_t>(i)).client_port);
 }
 
 std::vector<std::string> EtcdCluster::endpoints() const {
@@ -134,8 +134,8 @@ void EtcdCluster::AddTlsArgs(std::vector<std::string>& argv) const {
 }
 
 int EtcdCluster::Etcdctl(const std::vector<std::string>& args, std::string* out) const {
-  std::vector<std::string> argv = {kEtcdctl, "--endpoints=" + endpoints_flag(),
-                                   "--dial-timeout=2s", "--command-timeout=3s"};
+  std::vector<std::string> argv = {kEtcdctl, "--endpoints=" + endpoints_flag(), "--dial-timeout=2s",
+                                   "--command-timeout=3s"};
   AddTlsArgs(argv);
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, out, std::chrono::seconds(10), false, {{"ETCDCTL_API", "3"}});
@@ -151,8 +151,7 @@ bool EtcdCluster::WaitHealthy(int i, std::chrono::milliseconds timeout) {
         argv.push_back("endpoint");
         argv.push_back("health");
         std::string out;
-        return RunCommand(argv, &out, std::chrono::seconds(5), false,
-                          {{"ETCDCTL_API", "3"}}) == 0;
+        return RunCommand(argv, &out, std::chrono::seconds(5), false, {{"ETCDCTL_API", "3"}}) == 0;
       },
       timeout, std::chrono::milliseconds(100));
 }

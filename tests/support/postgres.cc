@@ -1,14 +1,13 @@
 #include "support/postgres.h"
 
+#include <gmock/gmock.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "common/log.h"
 
@@ -56,16 +55,20 @@ postgresql::ManagerConfig TestManagerConfig(const std::string& data_dir, int por
 }
 
 postgresql::ConnParams TcpSuConnParams(const postgresql::ManagerConfig& cfg) {
-  postgresql::ConnParams p = {{"host", cfg.listen_address}, {"port", cfg.port},
-                              {"user", cfg.su_user},        {"dbname", "postgres"},
+  postgresql::ConnParams p = {{"host", cfg.listen_address},
+                              {"port", cfg.port},
+                              {"user", cfg.su_user},
+                              {"dbname", "postgres"},
                               {"sslmode", "disable"}};
   if (cfg.su_auth_method != "trust") p["password"] = cfg.su_password;
   return p;
 }
 
 postgresql::ConnParams TcpReplConnParams(const postgresql::ManagerConfig& cfg) {
-  postgresql::ConnParams p = {{"host", cfg.listen_address}, {"port", cfg.port},
-                              {"user", cfg.repl_user}, {"sslmode", "disable"}};
+  postgresql::ConnParams p = {{"host", cfg.listen_address},
+                              {"port", cfg.port},
+                              {"user", cfg.repl_user},
+                              {"sslmode", "disable"}};
   if (cfg.repl_auth_method != "trust") p["password"] = cfg.repl_password;
   return p;
 }

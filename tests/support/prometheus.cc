@@ -47,7 +47,8 @@ HttpResult HttpGet(int port, const std::string& path, std::chrono::milliseconds 
       return res;
     }
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   size_t sent = 0;
   while (sent < req.size()) {
     ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
@@ -126,8 +127,8 @@ bool ParseInt(const std::string& v) {
 std::optional<PromSamples> ParsePrometheusText(const std::string& text, std::string* error) {
   PromSamples out;
   std::map<std::string, int> help, type;  // family -> line number
-  std::set<std::string> finished;          // families whose samples ended
-  std::string current;                     // family of the previous sample line
+  std::set<std::string> finished;         // families whose samples ended
+  std::string current;                    // family of the previous sample line
   auto fail = [&](int line, const std::string& why) -> std::optional<PromSamples> {
     *error = "line " + std::to_string(line) + ": " + why;
     return std::nullopt;

@@ -10,7 +10,7 @@
 namespace stolon::testing {
 
 struct HttpResult {
-  int status = 0;     // 0 when the request failed (connect, timeout, unparsable response)
+  int status = 0;  // 0 when the request failed (connect, timeout, unparsable response)
   std::string body;
   std::string error;  // why it failed
 };

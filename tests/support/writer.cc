@@ -151,9 +151,9 @@ std::vector<WriteRecord> ContinuousWriter::Records() const {
 
 int ContinuousWriter::Acked(std::optional<int> port) const {
   std::lock_guard<std::mutex> l(mu_);
-  return static_cast<int>(std::count_if(records_.begin(), records_.end(), [&](const WriteRecord& r) {
-    return r.acked && (!port || r.port == *port);
-  }));
+  return static_cast<int>(
+      std::count_if(records_.begin(), records_.end(),
+                    [&](const WriteRecord& r) { return r.acked && (!port || r.port == *port); }));
 }
 
 FaultWrites AnalyzeFault(const std::vector<WriteRecord>& records, SteadyTime fault, int old_port,

@@ -30,9 +30,9 @@ struct WriteRecord {
   int worker = 0;
   SteadyTime sent;
   SteadyTime done;
-  bool acked = false;   // the server returned the row: the commit is acknowledged
-  int port = 0;         // inet_server_port() of the acknowledging server (acked only)
-  std::string error;    // why it was not acknowledged (outcome unknown)
+  bool acked = false;  // the server returned the row: the commit is acknowledged
+  int port = 0;        // inet_server_port() of the acknowledging server (acked only)
+  std::string error;   // why it was not acknowledged (outcome unknown)
 };
 
 struct WriterOptions {
@@ -81,9 +81,9 @@ class ContinuousWriter {
 
 // What the records say about one fault injected at `fault`.
 struct FaultWrites {
-  int acked_before = 0;        // acked with done < fault
-  int acked_after = 0;         // acked with done >= fault
-  int acked_by_old_after_new = 0;  // acked by `old_port` after the first ack from `new_port`
+  int acked_before = 0;                 // acked with done < fault
+  int acked_after = 0;                  // acked with done >= fault
+  int acked_by_old_after_new = 0;       // acked by `old_port` after the first ack from `new_port`
   std::optional<int64_t> first_new_id;  // the first write acked by `new_port`
   // The longest gap between consecutive acks from the last ack before the fault up to the first
   // ack by `new_port` (or the first ack after the fault if `new_port` never acked); nullopt when
@@ -91,9 +91,9 @@ struct FaultWrites {
   std::optional<std::chrono::milliseconds> unavailable;
   // From the fault to the first ack by `new_port`.
   std::optional<std::chrono::milliseconds> fault_to_new_master_ack;
-  std::set<int64_t> acked_ids;       // every acknowledged id
-  std::set<int64_t> acked_ids_old;   // acknowledged by old_port
-  std::set<int64_t> acked_ids_new;   // acknowledged by new_port
+  std::set<int64_t> acked_ids;      // every acknowledged id
+  std::set<int64_t> acked_ids_old;  // acknowledged by old_port
+  std::set<int64_t> acked_ids_new;  // acknowledged by new_port
 };
 FaultWrites AnalyzeFault(const std::vector<WriteRecord>& records, SteadyTime fault, int old_port,
                          int new_port);

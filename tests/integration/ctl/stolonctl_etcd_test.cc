@@ -101,7 +101,8 @@ TEST_F(StolonctlEtcd, StatusOfAThreeKeeperCluster) {
   ASSERT_TRUE(store_->SetSentinelInfo({"sent0001"}, 20s).ok());
   ASSERT_TRUE(store_->SetSentinelInfo({"sent0002"}, 20s).ok());
   ASSERT_TRUE(
-      store_->SetProxyInfo(cluster::ProxyInfo{"i1", "p0000001", 4, std::chrono::seconds(15)}, 20s).ok());
+      store_->SetProxyInfo(cluster::ProxyInfo{"i1", "p0000001", 4, std::chrono::seconds(15)}, 20s)
+          .ok());
   auto election = store_->NewElection();
   election->RunForElection("sent0001");
   ASSERT_TRUE(election->WaitForLeader(true, 10s));
@@ -111,7 +112,8 @@ TEST_F(StolonctlEtcd, StatusOfAThreeKeeperCluster) {
   EXPECT_NE(text.out.find("ID\t\tLEADER\nsent0001\ttrue\nsent0002\tfalse\n"), std::string::npos)
       << text.out;
   EXPECT_NE(text.out.find("keeper3\ttrue\t(no db assigned)"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("keeper0 (master)\n├─keeper1\n└─keeper2\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("keeper0 (master)\n├─keeper1\n└─keeper2\n"), std::string::npos)
+      << text.out;
 
   Result json = Ctl({"status", "-f", "json"});
   ASSERT_EQ(json.code, 0) << json.out;
@@ -126,15 +128,15 @@ TEST_F(StolonctlEtcd, StatusOfAThreeKeeperCluster) {
 TEST_F(StolonctlEtcd, RefusedCommandsLeaveTheStoreUnchanged) {
   ASSERT_TRUE(store_->PutClusterData(testing::ThreeKeeperCluster()).ok());
   int64_t before = Revision();
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"update", "--patch", "{oops"},
-           {"update", "--patch", R"({"maxStandbys":0})"},
-           {"update", "--patch", R"({"initMode":"pitr"})"},
-           {"update", R"({"initMode":"new","bogus":1})"},
-           {"failkeeper", "nosuch"},
-           {"removekeeper", "keeper0"},
-           {"clusterdata", "write", "-f", "/nonexistent"},
-           {"init", R"({"initMode":"what"})", "-y"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"update", "--patch", "{oops"},
+                                             {"update", "--patch", R"({"maxStandbys":0})"},
+                                             {"update", "--patch", R"({"initMode":"pitr"})"},
+                                             {"update", R"({"initMode":"new","bogus":1})"},
+                                             {"failkeeper", "nosuch"},
+                                             {"removekeeper", "keeper0"},
+                                             {"clusterdata", "write", "-f", "/nonexistent"},
+                                             {"init", R"({"initMode":"what"})", "-y"}}) {
     SCOPED_TRACE(::testing::PrintToString(args));
     Result r = Ctl(args);
     EXPECT_EQ(r.code, 1) << r.out;
@@ -146,11 +148,13 @@ TEST_F(StolonctlEtcd, RefusedCommandsLeaveTheStoreUnchanged) {
 }
 
 TEST_F(StolonctlEtcd, UnreachableStoreFailsWithinTheTimeout) {
-  std::vector<std::string> argv = {BinDir() + "/stolonctl", "--cluster-name=x",
-                                   "--store-backend=etcdv3",
-                                   "--store-endpoints=http://127.0.0.1:" +
-                                       std::to_string(stolon::testing::PickFreePort()),
-                                   "--store-timeout=1s", "status"};
+  std::vector<std::string> argv = {
+      BinDir() + "/stolonctl",
+      "--cluster-name=x",
+      "--store-backend=etcdv3",
+      "--store-endpoints=http://127.0.0.1:" + std::to_string(stolon::testing::PickFreePort()),
+      "--store-timeout=1s",
+      "status"};
   std::string out;
   auto start = std::chrono::steady_clock::now();
   int code = stolon::testing::RunCommand(argv, &out, 30s);

@@ -63,9 +63,9 @@ TEST(E2ECtl, FailkeeperRemovekeeperAndMasterPortChange) {
     c.keeper(standby).Stop();
     // The sentinel adds back any keeper whose info is in the store, and a stopped keeper's info
     // outlives it by its TTL (at least 20 s): delete it, as its expiry would.
-    ASSERT_EQ(c.etcd().Etcdctl({"del", "stolon/cluster/" + c.name() + "/keepers/info/" + standby},
-                               &out),
-              0)
+    ASSERT_EQ(
+        c.etcd().Etcdctl({"del", "stolon/cluster/" + c.name() + "/keepers/info/" + standby}, &out),
+        0)
         << out;
     ASSERT_EQ(c.Ctl({"removekeeper", standby}, &out), 0) << out;
     auto cd = c.Cd();

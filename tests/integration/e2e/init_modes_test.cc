@@ -12,11 +12,10 @@
 //   4. `stolonctl init` with initMode existing on a running cluster, with and without
 //      mergePgParameters.
 // Each checks the data, the roles (cluster data and pg_is_in_recovery) and the proxy's routing.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <poll.h>
-
-#include <fmt/format.h>
 
 #include "cluster/json.h"
 #include "integration/e2e/scenario.h"
@@ -40,8 +39,7 @@ void PrintElapsed(const char* name, std::chrono::steady_clock::time_point t0) {
 }
 
 // A connection through the cluster's first proxy as `user`.
-absl::StatusOr<postgresql::Connection> ProxyConnect(SentinelTestCluster& c,
-                                                    const std::string& user,
+absl::StatusOr<postgresql::Connection> ProxyConnect(SentinelTestCluster& c, const std::string& user,
                                                     const std::string& password) {
   return postgresql::Connection::Connect({{"host", "127.0.0.1"},
                                           {"port", std::to_string(c.proxies().at(0)->port())},
@@ -73,8 +71,8 @@ absl::StatusOr<std::string> ProxyQueryOne(SentinelTestCluster& c, const std::str
   std::string last;
   bool ok = WaitFor(
       [&] {
-        auto n = ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01",
-                               "password01");
+        auto n =
+            ProxyQueryOne(c, "select string_agg(v, ',' order by v) from t", "user01", "password01");
         last = n.ok() ? *n : std::string(n.status().message());
         return n.ok() && *n == "one,two";
       },
@@ -159,8 +157,7 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
       << senders << c.Logs();
   PendingInsert pending(DirectConninfo(c.keeper(master)) + " sslmode=disable");
   ASSERT_TRUE(pending.Send("insert into t values ('two')")) << pending.Error();
-  EXPECT_FALSE(pending.Answered(3s))
-      << "a commit was acknowledged without the synchronous standby";
+  EXPECT_FALSE(pending.Answered(3s)) << "a commit was acknowledged without the synchronous standby";
   EXPECT_EQ(Rows(c.keeper(master)), "one") << "the waiting commit is visible to others";
 
   // The master's keeper restarts (its postgres too): the waiting backend is terminated, its
@@ -184,7 +181,8 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
       },
       30s))
       << refused << c.Logs();
-  EXPECT_NE(refused.find(R"(no pg_hba.conf entry for host "127.0.0.1", user "user01", database "postgres")"),
+  EXPECT_NE(refused.find(
+                R"(no pg_hba.conf entry for host "127.0.0.1", user "user01", database "postgres")"),
             std::string::npos)
       << refused;
   // The superuser still gets through the proxy, to the master.
@@ -197,12 +195,10 @@ TEST(E2EInitModes, SyncStandbyNotInSync) {
   EXPECT_EQ(CdMasterKeeper(c), master);
   EXPECT_TRUE(c.keeper(master).LogContains(
       "synchronous standbys are in sync, allowing connections from normal users"));
-  EXPECT_TRUE(
-      WaitFor([&] { return Rows(c.keeper(standby)) == "one,two"; }, 30s))
+  EXPECT_TRUE(WaitFor([&] { return Rows(c.keeper(standby)) == "one,two"; }, 30s))
       << Rows(c.keeper(standby));
   PrintElapsed("sync_not_in_sync", t0);
 }
-
 
 // minSynchronousStandbys 0: once the sentinel dropped the failed standby from the synchronous
 // set, synchronous_standby_names is '' and the master runs alone: the waiting commit is released,
@@ -316,7 +312,8 @@ TEST(E2EInitModes, StandbyClusterInitAndPromote) {
   ASSERT_TRUE(WaitFor([&] { return sc.ThroughProxy() == in_recovery; }, 30s))
       << sc.ThroughProxy() << sc.Logs();
   EXPECT_EQ(ProxyRows(sc), "one");
-  auto conninfo = sk.QueryOne("select conninfo from pg_stat_wal_receiver where status = 'streaming'");
+  auto conninfo =
+      sk.QueryOne("select conninfo from pg_stat_wal_receiver where status = 'streaming'");
   ASSERT_TRUE(conninfo.ok()) << conninfo.status();
   EXPECT_NE(conninfo->find("port=" + std::to_string(pk.pg_port())), std::string::npos) << *conninfo;
   // Writes through its proxy are refused (read-only).

@@ -11,10 +11,9 @@
 //      and its postmaster; the standby is elected; row 2 is written; the old master's keeper,
 //      restarted, rewinds its data dir from the new master (no pg_basebackup, the same data
 //      directory) and follows it with rows 1 and 2.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-
-#include <fmt/format.h>
 
 #include "integration/e2e/scenario.h"
 
@@ -35,8 +34,8 @@ bool InsertThroughProxy(SentinelTestCluster& c, const std::string& table, int id
 
 // The ids of `table` on keeper `k` as "1,3,4" (sorted), or an error text.
 std::string Ids(const TestKeeper& k, const std::string& table) {
-  auto v = k.QueryOne(fmt::format(
-      "select coalesce(string_agg(id::text, ',' order by id), '') from {}", table));
+  auto v = k.QueryOne(
+      fmt::format("select coalesce(string_agg(id::text, ',' order by id), '') from {}", table));
   return v.ok() ? *v : "error: " + std::string(v.status().message());
 }
 
@@ -70,9 +69,9 @@ ino_t Inode(const std::string& path) {
 
 // Prints `what` with the seconds since `t0`, to show where a scenario spends its time.
 void Mark(const char* scenario, SteadyTime t0, const std::string& what) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   std::printf("[%s] %6.1fs %s\n", scenario, static_cast<double>(ms) / 1000.0, what.c_str());
   std::fflush(stdout);
 }

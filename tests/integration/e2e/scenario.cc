@@ -1,10 +1,9 @@
 #include "integration/e2e/scenario.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
-
-#include <fmt/format.h>
 
 namespace stolon::e2e {
 
@@ -32,8 +31,9 @@ std::string WaitSyncStandby(SentinelTestCluster& c, std::chrono::milliseconds ti
         if (st.size() != 1 || m->second.spec.synchronous_standbys != st) return false;
         auto s = cd->dbs.find(st[0]);
         if (s == cd->dbs.end()) return false;
-        auto v = c.keeper(m->second.spec.keeper_uid)
-                     .QueryOne("select count(*) from pg_stat_replication where sync_state = 'sync'");
+        auto v =
+            c.keeper(m->second.spec.keeper_uid)
+                .QueryOne("select count(*) from pg_stat_replication where sync_state = 'sync'");
         if (!v.ok() || *v != "1") return false;
         standby = s->second.spec.keeper_uid;
         return true;
@@ -184,8 +184,7 @@ bool WaitRejoinedAsStandby(SentinelTestCluster& c, const std::string& uid,
           if (db.spec.keeper_uid != uid) continue;
           return db.spec.role == cluster::kRoleStandby && db.status.healthy &&
                  db.status.current_generation == db.generation && db.spec.follow_config &&
-                 db.spec.follow_config->db_uid == mdb &&
-                 cd->dbs.at(mdb).spec.keeper_uid == master;
+                 db.spec.follow_config->db_uid == mdb && cd->dbs.at(mdb).spec.keeper_uid == master;
         }
         return false;
       },

@@ -3,9 +3,8 @@
 // it, and the checks every fault scenario makes on the continuous writer's records.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>

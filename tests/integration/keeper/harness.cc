@@ -87,7 +87,8 @@ std::string TestKeeper::Log() const {
 int TestKeeper::CountInLog(const std::string& needle) const {
   std::string log = Log();
   int n = 0;
-  for (size_t pos = log.find(needle); pos != std::string::npos; pos = log.find(needle, pos + 1)) ++n;
+  for (size_t pos = log.find(needle); pos != std::string::npos; pos = log.find(needle, pos + 1))
+    ++n;
   return n;
 }
 

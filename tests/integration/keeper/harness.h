@@ -30,7 +30,7 @@ inline constexpr const char* kReplPassword = "replpassword";
 
 struct KeeperOptions {
   std::string uid;
-  std::string auth_method = "md5";   // both users
+  std::string auth_method = "md5";  // both users
   std::vector<std::string> extra_args;
   std::string cwd;  // where the keeper starts (kept even when its user cannot enter it)
 };
@@ -52,7 +52,9 @@ class TestKeeper {
   bool Running() { return process_ && process_->Running(); }
   std::string Log() const;
   // Log lines containing `needle` since the start (all runs).
-  bool LogContains(const std::string& needle) const { return Log().find(needle) != std::string::npos; }
+  bool LogContains(const std::string& needle) const {
+    return Log().find(needle) != std::string::npos;
+  }
   int CountInLog(const std::string& needle) const;
 
   const std::string& uid() const { return opts_.uid; }

@@ -1,7 +1,6 @@
 // Keeper integration: init new → a master accepting the superuser and the replication user,
 // with md5 and with scram-sha-256; and the start-up refusals of the binary.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>

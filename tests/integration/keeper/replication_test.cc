@@ -27,8 +27,9 @@ TEST(KeeperReplication, FollowPromoteRewindAndBasebackup) {
   tc.AddMaster("db1", "keeper1", cluster::kInitModeNew).spec.followers = {"db2"};
   ASSERT_TRUE(tc.Put().ok());
   ASSERT_TRUE(tc.WaitConverged("keeper1", "db1", 90s)) << k1.Log();
-  EXPECT_EQ(*k1.QueryOne("select count(*) from pg_replication_slots where slot_name = 'stolon_db2'"),
-            "1");
+  EXPECT_EQ(
+      *k1.QueryOne("select count(*) from pg_replication_slots where slot_name = 'stolon_db2'"),
+      "1");
   auto conn1 = k1.Connect();
   ASSERT_TRUE(conn1.ok());
   ASSERT_TRUE(conn1->Exec("create table t (v text)").ok());
@@ -43,8 +44,8 @@ TEST(KeeperReplication, FollowPromoteRewindAndBasebackup) {
   EXPECT_TRUE(WaitQuery(k2, "select count(*) from t", "1"));
   ASSERT_TRUE(conn1->Exec("insert into t values ('one-b')").ok());
   EXPECT_TRUE(WaitQuery(k2, "select count(*) from t", "2")) << "streaming";
-  EXPECT_TRUE(WaitQuery(k1, "select active::text from pg_replication_slots where slot_name = 'stolon_db2'",
-                        "true"));
+  EXPECT_TRUE(WaitQuery(
+      k1, "select active::text from pg_replication_slots where slot_name = 'stolon_db2'", "true"));
   EXPECT_TRUE(k2.LogContains("syncing from followed db"));
 
   // Promote db2: it becomes the master; db1 is removed (its keeper stops postgres).
@@ -102,10 +103,10 @@ TEST(KeeperReplication, FollowPromoteRewindAndBasebackup) {
   }
   EXPECT_EQ(old_dirs, 0);
   EXPECT_TRUE(WaitQuery(k1, "select string_agg(v, ',' order by v) from t", "one,one-b,three,two"));
-  EXPECT_TRUE(WaitQuery(k2, "select count(*) from pg_replication_slots where slot_name = 'stolon_db4'",
-                        "1"));
-  EXPECT_TRUE(WaitQuery(k2, "select count(*) from pg_replication_slots where slot_name = 'stolon_db3'",
-                        "0"))
+  EXPECT_TRUE(WaitQuery(
+      k2, "select count(*) from pg_replication_slots where slot_name = 'stolon_db4'", "1"));
+  EXPECT_TRUE(WaitQuery(
+      k2, "select count(*) from pg_replication_slots where slot_name = 'stolon_db3'", "0"))
       << "the slot of the removed follower is dropped";
 }
 
@@ -141,8 +142,9 @@ TEST(KeeperReplication, SyncMasterRestartWaitsForSyncStandby) {
   db1.generation++;
   ASSERT_TRUE(tc.Put().ok());
   ASSERT_TRUE(WaitQuery(k1, "show synchronous_standby_names", "stolon_db2")) << k1.Log();
-  ASSERT_TRUE(WaitQuery(k1, "select sync_state from pg_stat_replication where application_name = 'stolon_db2'",
-                        "sync"));
+  ASSERT_TRUE(WaitQuery(
+      k1, "select sync_state from pg_stat_replication where application_name = 'stolon_db2'",
+      "sync"));
   EXPECT_TRUE(k1.Connect("user01", "pw01").ok());
 
   // The standby goes away, then the master restarts.
@@ -155,8 +157,9 @@ TEST(KeeperReplication, SyncMasterRestartWaitsForSyncStandby) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(std::string(refused.status().message()).find("no pg_hba.conf entry"), std::string::npos)
       << refused.status();
-  EXPECT_TRUE(k1.LogContains("not allowing connection as normal users since synchronous "
-                             "replication is enabled and instance was down"));
+  EXPECT_TRUE(
+      k1.LogContains("not allowing connection as normal users since synchronous "
+                     "replication is enabled and instance was down"));
 
   // The standby is back and in sync: normal users are allowed again.
   k2.Start();

@@ -1,6 +1,8 @@
 // Real PostgreSQL 15 driven through stolon::postgresql: init, start, roles, replication
 // connections, basebackup standby, sync standby reporting, promotion, pg_rewind, reloads,
 // pending restarts, replication slots, stop. Runs as the unprivileged user (see main.cc).
+#include "postgresql/manager.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 
 #include "common/status.h"
 #include "postgresql/config.h"
-#include "postgresql/manager.h"
 #include "postgresql/queries.h"
 #include "support/postgres.h"
 #include "support/process.h"
@@ -38,7 +39,8 @@ cluster::DBSpec TestSpec() {
 
 // One instance: its config, its manager and the spec its parameters come from.
 struct Node {
-  explicit Node(const std::string& data_dir) : cfg(testing::TestManagerConfig(data_dir, PickFreePort())) {
+  explicit Node(const std::string& data_dir)
+      : cfg(testing::TestManagerConfig(data_dir, PickFreePort())) {
     m = std::make_unique<Manager>(cfg);
   }
   ~Node() {
@@ -58,7 +60,7 @@ struct Node {
     m->SetHBA(GenerateHBA(h));
   }
   Roles roles() const {
-    return Roles{cfg.su_user, cfg.su_password, cfg.su_auth_method,
+    return Roles{cfg.su_user,   cfg.su_password,   cfg.su_auth_method,
                  cfg.repl_user, cfg.repl_password, cfg.repl_auth_method};
   }
   // Scalar result of `sql` on a fresh local superuser connection ("" on error).
@@ -257,9 +259,10 @@ TEST(PostgresManagerTest, ScramSuIsReplTmpMerged) {
   ASSERT_OK(conf);
   EXPECT_EQ(conf->count("dynamic_shared_memory_type"), 1u);
   EXPECT_EQ(conf->at("port"), n.cfg.port);
-  auto r = c->Query("select rolreplication, rolpassword like 'SCRAM-SHA-256$%' from pg_authid "
-                    "where rolname = $1",
-                    {n.cfg.su_user});
+  auto r = c->Query(
+      "select rolreplication, rolpassword like 'SCRAM-SHA-256$%' from pg_authid "
+      "where rolname = $1",
+      {n.cfg.su_user});
   ASSERT_OK(r);
   ASSERT_EQ(r->rows.size(), 1u);
   EXPECT_EQ(*r->rows[0][0], "t");
@@ -277,7 +280,7 @@ TEST(PostgresManagerTest, ScramSuIsReplTmpMerged) {
   EXPECT_EQ(*quoted, "\"we\"\"ird\"");
   EXPECT_EQ(*c->QuoteLiteral("it's"), "'it''s'");
   { Connection close_it = std::move(*c); }  // a smart shutdown waits for sessions to end
-  ASSERT_OK(n.m->Stop(false));  // smart
+  ASSERT_OK(n.m->Stop(false));              // smart
   EXPECT_FALSE(*n.m->IsStarted());
 }
 

@@ -29,11 +29,11 @@ using stolon::testing::BinDir;
 using stolon::testing::EtcdCluster;
 using stolon::testing::HttpGet;
 using stolon::testing::ParsePrometheusText;
-using stolon::testing::PromSamples;
 using stolon::testing::PgBinDir;
 using stolon::testing::PickFreePort;
 using stolon::testing::Process;
 using stolon::testing::ProcessOptions;
+using stolon::testing::PromSamples;
 using stolon::testing::RunCommand;
 using stolon::testing::TempDir;
 using stolon::testing::WaitFor;
@@ -51,8 +51,9 @@ class Postgres {
                         120s, /*as_unprivileged_user=*/true);
     if (rc != 0) throw std::runtime_error("initdb failed: " + out);
     ProcessOptions o;
-    o.argv = {PgBinDir() + "/postgres", "-D", data, "-p", std::to_string(port_), "-k", dir.path(),
-              "-c", "listen_addresses=127.0.0.1"};
+    o.argv = {PgBinDir() + "/postgres",    "-D", data,       "-p",
+              std::to_string(port_),       "-k", dir.path(), "-c",
+              "listen_addresses=127.0.0.1"};
     o.log_file = dir.path() + "/" + name + ".log";
     o.as_unprivileged_user = true;
     process_ = std::make_unique<Process>(o);
@@ -82,7 +83,8 @@ class Session {
   int Port() {
     PGresult* r = PQexec(conn_, "SHOW port");
     int port = -1;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) port = std::stoi(PQgetvalue(r, 0, 0));
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+      port = std::stoi(PQgetvalue(r, 0, 0));
     PQclear(r);
     return port;
   }
@@ -127,10 +129,21 @@ class ProxyIntegrationTest : public ::testing::Test {
     proxy_port_ = PickFreePort();
     metrics_port_ = PickFreePort();
     ProcessOptions o;
-    o.argv = {BinDir() + "/stolon-proxy", "--cluster-name", kCluster, "--store-backend", "etcdv3",
-              "--store-endpoints", endpoints, "--store-timeout", "1s", "--port",
-              std::to_string(proxy_port_), "--log-level", "debug",
-              "--metrics-listen-address", "127.0.0.1:" + std::to_string(metrics_port_)};
+    o.argv = {BinDir() + "/stolon-proxy",
+              "--cluster-name",
+              kCluster,
+              "--store-backend",
+              "etcdv3",
+              "--store-endpoints",
+              endpoints,
+              "--store-timeout",
+              "1s",
+              "--port",
+              std::to_string(proxy_port_),
+              "--log-level",
+              "debug",
+              "--metrics-listen-address",
+              "127.0.0.1:" + std::to_string(metrics_port_)};
     o.log_file = dir_.path() + "/proxy.log";
     proxy_ = std::make_unique<Process>(o);
     proxy_->Start();
@@ -143,7 +156,9 @@ class ProxyIntegrationTest : public ::testing::Test {
     WaitFor(
         [&] {
           std::string out;
-          if (etcd_->Etcdctl({"get", "--prefix", "--keys-only", std::string(kBase) + "/proxies/info/"}, &out) != 0)
+          if (etcd_->Etcdctl(
+                  {"get", "--prefix", "--keys-only", std::string(kBase) + "/proxies/info/"},
+                  &out) != 0)
             return false;
           auto pos = out.find("/proxies/info/");
           if (pos == std::string::npos) return false;
@@ -155,7 +170,10 @@ class ProxyIntegrationTest : public ::testing::Test {
   }
   void PutClusterData(const cluster::ClusterData& cd) {
     std::string out;
-    ASSERT_EQ(etcd_->Etcdctl({"put", std::string(kBase) + "/clusterdata", cluster::EncodeClusterData(cd)}, &out), 0)
+    ASSERT_EQ(
+        etcd_->Etcdctl({"put", std::string(kBase) + "/clusterdata", cluster::EncodeClusterData(cd)},
+                       &out),
+        0)
         << out;
   }
   // Whether a TCP connect to the proxy port succeeds (the proxy may still close it at once).
@@ -237,7 +255,8 @@ TEST_F(ProxyIntegrationTest, RoutesToTheMasterAndFencesOnMasterChange) {
   EXPECT_GT(m["stolon_proxy_connections_accepted_total"], accepted_before);
   EXPECT_TRUE(WaitFor([&] { return Scrape()["stolon_proxy_connections_open"] == 0; }, 2s));
   EXPECT_EQ(HttpGet(metrics_port_, "/master").status, 200);
-  EXPECT_NE(proxy_->Log().find("master changed to 127.0.0.1:" + std::to_string(b.port()) + " (db dbb00002): closing 3 connections"),
+  EXPECT_NE(proxy_->Log().find("master changed to 127.0.0.1:" + std::to_string(b.port()) +
+                               " (db dbb00002): closing 3 connections"),
             std::string::npos)
       << proxy_->Log();
 }
@@ -248,7 +267,8 @@ TEST_F(ProxyIntegrationTest, ProxyNotInEnabledProxiesRefuses) {
   std::string uid = WaitProxyUid(a.port());
   ASSERT_EQ(uid.size(), 8u);
   PutClusterData(ClusterData(a.port(), "dba00001", {"00000000"}, 2));
-  ASSERT_TRUE(WaitFor([&] { return proxy_->Log().find("is not in enabledProxies") != std::string::npos; }, 10s))
+  ASSERT_TRUE(WaitFor(
+      [&] { return proxy_->Log().find("is not in enabledProxies") != std::string::npos; }, 10s))
       << proxy_->Log();
   EXPECT_TRUE(Listening());
   EXPECT_EQ(PortThrough(proxy_port_), -1);
@@ -275,14 +295,16 @@ TEST_F(ProxyIntegrationTest, FrozenStoreClosesConnectionsAndListenerThenRecovers
   auto frozen = std::chrono::steady_clock::now();
   // proxyTimeout (3s) + 1s: /master answers 503 (what a load balancer follows), the connection
   // is closed and the listener gone.
-  EXPECT_TRUE(WaitFor([&] { return HttpGet(metrics_port_, "/master", 1s).status == 503; }, 4s, 100ms))
+  EXPECT_TRUE(
+      WaitFor([&] { return HttpGet(metrics_port_, "/master", 1s).status == 503; }, 4s, 100ms))
       << proxy_->Log();
   const auto master_503 = std::chrono::steady_clock::now() - frozen;
   std::printf("/master answered 503 %.2f s after the store froze (proxyTimeout 3 s)\n",
               std::chrono::duration<double>(master_503).count());
   EXPECT_LT(master_503, 4s);
-  RecordProperty("master_503_after_freeze_ms",
-                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(master_503).count()));
+  RecordProperty(
+      "master_503_after_freeze_ms",
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(master_503).count()));
   EXPECT_TRUE(WaitFor([&] { return !Listening(); }, 4s, 100ms)) << proxy_->Log();
   EXPECT_EQ(held.Port(), -1);
   EXPECT_LT(std::chrono::steady_clock::now() - frozen, 4s + 500ms);
@@ -335,8 +357,8 @@ TEST_F(ProxyIntegrationTest, SigtermExitsZero) {
 
 TEST_F(ProxyIntegrationTest, BadMetricsListenAddressFailsWithOneLine) {
   std::string out;
-  int rc = RunCommand({BinDir() + "/stolon-proxy", "--cluster-name", "c", "--store-backend", "etcdv3",
-                       "--metrics-listen-address", "127.0.0.1"},
+  int rc = RunCommand({BinDir() + "/stolon-proxy", "--cluster-name", "c", "--store-backend",
+                       "etcdv3", "--metrics-listen-address", "127.0.0.1"},
                       &out, 10s);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out,
@@ -346,8 +368,8 @@ TEST_F(ProxyIntegrationTest, BadMetricsListenAddressFailsWithOneLine) {
 
 TEST_F(ProxyIntegrationTest, BadFlagsFailWithOneLine) {
   std::string out;
-  int rc = RunCommand({BinDir() + "/stolon-proxy", "--cluster-name", "c", "--store-backend", "etcdv3",
-                       "--tcp-keepalive-idle", "-1"},
+  int rc = RunCommand({BinDir() + "/stolon-proxy", "--cluster-name", "c", "--store-backend",
+                       "etcdv3", "--tcp-keepalive-idle", "-1"},
                       &out, 10s);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "stolon-proxy: tcp keepalive idle value must be greater or equal to 0\n");

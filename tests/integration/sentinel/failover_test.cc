@@ -37,7 +37,7 @@ TEST(SentinelFailover, KillMasterPromotesStandbyAndOldMasterResyncs) {
   SentinelTestCluster c("failover");
   ASSERT_TRUE(c.Init(FastSpec()).ok());
   std::map<std::string, int> keeper_metrics = {{"keeper0", stolon::testing::PickFreePort()},
-                                              {"keeper1", stolon::testing::PickFreePort()}};
+                                               {"keeper1", stolon::testing::PickFreePort()}};
   const int sentinel_metrics = stolon::testing::PickFreePort();
   c.AddKeeper("keeper0", {MetricsFlag(keeper_metrics["keeper0"])}).Start();
   c.AddKeeper("keeper1", {MetricsFlag(keeper_metrics["keeper1"])}).Start();
@@ -84,8 +84,8 @@ TEST(SentinelFailover, KillMasterPromotesStandbyAndOldMasterResyncs) {
     }();
     const std::string lag_key =
         "stolon_keeper_standby_replication_lag_bytes{standby=\"" + standby_db + "\"}";
-    EXPECT_TRUE(WaitFor([&] { return (km = Scrape(keeper_metrics[master])).count(lag_key) == 1; },
-                        10s))
+    EXPECT_TRUE(
+        WaitFor([&] { return (km = Scrape(keeper_metrics[master])).count(lag_key) == 1; }, 10s))
         << lag_key;
     EXPECT_EQ(km["stolon_keeper_local_role{role=\"master\"}"], 1);
     EXPECT_EQ(km["stolon_keeper_target_role{role=\"master\"}"], 1);
@@ -96,7 +96,8 @@ TEST(SentinelFailover, KillMasterPromotesStandbyAndOldMasterResyncs) {
     EXPECT_EQ(HttpGet(keeper_metrics[master], "/health").status, 200);
     PromSamples sm;
     EXPECT_TRUE(WaitFor(
-        [&] { return (sm = Scrape(sentinel_metrics))["stolon_sentinel_keepers_healthy"] == 2; }, 10s));
+        [&] { return (sm = Scrape(sentinel_metrics))["stolon_sentinel_keepers_healthy"] == 2; },
+        10s));
     EXPECT_EQ(sm["stolon_sentinel_keepers"], 2);
     EXPECT_EQ(sm["stolon_sentinel_is_leader"], 1);
     EXPECT_EQ(sm["stolon_sentinel_failovers_total"], failovers0 + round);
@@ -105,7 +106,8 @@ TEST(SentinelFailover, KillMasterPromotesStandbyAndOldMasterResyncs) {
     const auto t0 = std::chrono::steady_clock::now();
     c.KillKeeperAndPostgres(master);
     const std::string new_master = c.WaitWritableMaster(40s, master);
-    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(new_master, standby) << c.Logs();
     seconds.push_back(took);
     std::printf("failover round %d: kill -9 of %s -> %s writable in %.2f s\n", round,
@@ -115,7 +117,10 @@ TEST(SentinelFailover, KillMasterPromotesStandbyAndOldMasterResyncs) {
     // The failover is counted once; the new master's keeper reports its new role.
     EXPECT_EQ(Scrape(sentinel_metrics)["stolon_sentinel_failovers_total"], failovers0 + round + 1);
     EXPECT_TRUE(WaitFor(
-        [&] { return Scrape(keeper_metrics[new_master])["stolon_keeper_local_role{role=\"master\"}"] == 1; },
+        [&] {
+          return Scrape(keeper_metrics[new_master])["stolon_keeper_local_role{role=\"master\"}"] ==
+                 1;
+        },
         10s));
 
     // The old master's keeper restarts: it becomes a standby again (a resync) with every row.

@@ -1,11 +1,10 @@
 #include "integration/sentinel/harness.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "common/clock.h"
 #include "common/ids.h"
@@ -164,10 +163,10 @@ TestSentinel& SentinelTestCluster::AddSentinel(std::vector<std::string> extra) {
 
 TestProxy& SentinelTestCluster::AddProxy(std::vector<std::string> extra) {
   const int port = stolon::testing::PickFreePort();
-  std::vector<std::string> argv = {BinDir() + "/stolon-proxy", "--cluster-name=" + name_,
-                                   "--store-backend=etcdv3", "--store-endpoints=" + endpoints(),
-                                   "--store-timeout=2s", "--listen-address=127.0.0.1",
-                                   "--port=" + std::to_string(port)};
+  std::vector<std::string> argv = {
+      BinDir() + "/stolon-proxy",         "--cluster-name=" + name_, "--store-backend=etcdv3",
+      "--store-endpoints=" + endpoints(), "--store-timeout=2s",      "--listen-address=127.0.0.1",
+      "--port=" + std::to_string(port)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   proxies_.push_back(
       std::make_unique<TestProxy>("p" + std::to_string(proxies_.size()), argv, port));
@@ -234,8 +233,9 @@ bool SentinelTestCluster::WaitStreaming(const std::string& master_keeper, int n,
                                         std::chrono::milliseconds timeout) {
   return WaitFor(
       [&] {
-        auto v = keepers_.at(master_keeper)
-                     ->QueryOne("select count(*) from pg_stat_replication where state = 'streaming'");
+        auto v =
+            keepers_.at(master_keeper)
+                ->QueryOne("select count(*) from pg_stat_replication where state = 'streaming'");
         return v.ok() && *v == std::to_string(n);
       },
       timeout, 200ms);

@@ -28,9 +28,9 @@ TEST(SentinelInit, InitialClusterSpecCreatesTheClusterData) {
     "initMode": "new", "sleepInterval": "1s", "failInterval": "3s",
     "synchronousReplication": true, "maxStandbysPerSender": 2})");
   const int metrics_port = stolon::testing::PickFreePort();
-  TestSentinel& s0 = c.AddSentinel({"--initial-cluster-spec=" + spec,
-                                    "--metrics-listen-address=127.0.0.1:" +
-                                        std::to_string(metrics_port)});
+  TestSentinel& s0 =
+      c.AddSentinel({"--initial-cluster-spec=" + spec,
+                     "--metrics-listen-address=127.0.0.1:" + std::to_string(metrics_port)});
   s0.Start();
   ASSERT_TRUE(WaitFor([&] { return c.Cd().has_value(); }, 20s)) << s0.Log();
   auto cd = c.Cd();
@@ -58,7 +58,8 @@ TEST(SentinelInit, InitialClusterSpecCreatesTheClusterData) {
   ASSERT_TRUE(WaitFor(
       [&] {
         return stolon::testing::RunCommand(
-                   {"/usr/bin/curl", "-sf", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"},
+                   {"/usr/bin/curl", "-sf",
+                    "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"},
                    &metrics, 5s) == 0 &&
                metrics.find("stolon_sentinel_is_leader 1") != std::string::npos;
       },
@@ -106,8 +107,8 @@ TEST(SentinelInit, StoreWithoutClusterDataWaits) {
   TestSentinel& s = c.AddSentinel({"--log-level=debug"});
   s.Start();
   // Two checks (5s apart: no cluster data, so the default sleepInterval)...
-  ASSERT_TRUE(WaitFor([&] { return s.CountInLog("\"outcome\": \"waiting-for-cluster-data\"") >= 2; },
-                      20s))
+  ASSERT_TRUE(
+      WaitFor([&] { return s.CountInLog("\"outcome\": \"waiting-for-cluster-data\"") >= 2; }, 20s))
       << s.Log();
   // ...and the waiting is logged once, not on every check.
   EXPECT_EQ(s.CountInLog("no cluster data available, waiting for it to appear"), 1) << s.Log();

@@ -218,15 +218,15 @@ class Pki {
     if (rc != 0) throw std::runtime_error("openssl failed: " + out);
   }
   void MakeCa(const std::string& n) {
-    Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=" + n, "-keyout", Path(n + ".key"), "-out", Path(n + ".pem")});
+    Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=" + n, "-keyout", Path(n + ".key"), "-out", Path(n + ".pem")});
   }
   void MakeCert(const std::string& n, const std::string& ca, const std::string& ext) {
     Run({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + n, "-keyout",
          Path(n + ".key"), "-out", Path(n + ".csr")});
     std::ofstream(Path(n + ".ext")) << ext << "\n";
-    Run({"/usr/bin/openssl", "x509", "-req", "-in", Path(n + ".csr"), "-CA", Path(ca + ".pem"), "-CAkey",
-         Path(ca + ".key"), "-CAcreateserial", "-days", "2", "-extfile", Path(n + ".ext"),
+    Run({"/usr/bin/openssl", "x509", "-req", "-in", Path(n + ".csr"), "-CA", Path(ca + ".pem"),
+         "-CAkey", Path(ca + ".key"), "-CAcreateserial", "-days", "2", "-extfile", Path(n + ".ext"),
          "-out", Path(n + ".pem")});
   }
   std::string dir_;

@@ -35,8 +35,8 @@ std::unique_ptr<EtcdKvStore> Open(std::vector<std::string> endpoints) {
 void ExpectUnavailableWhileFrozen(EtcdKvStore& kv) {
   for (int i = 0; i < 3; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    absl::Status s = i == 1 ? kv.Put("rc/k", "frozen", std::nullopt).status()
-                            : kv.Get("rc/k").status();
+    absl::Status s =
+        i == 1 ? kv.Put("rc/k", "frozen", std::nullopt).status() : kv.Get("rc/k").status();
     const auto took = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << "call " << i << ": " << s;
     EXPECT_LT(took, kStoreTimeout + 1s) << "call " << i << " took too long: " << s;
@@ -56,12 +56,11 @@ std::chrono::milliseconds ExpectRecovers(EtcdKvStore& kv, const std::string& wan
         auto got = kv.Get("rc/k");
         last = got.status();
         if (got.ok()) last_value = got->has_value() ? (*got)->value : "<absent>";
-        return got.ok() && got->has_value() &&
-               ((*got)->value == want || (*got)->value == "frozen");
+        return got.ok() && got->has_value() && ((*got)->value == want || (*got)->value == "frozen");
       },
       kRecoveryBound);
-  const auto took =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   EXPECT_TRUE(ok) << "store did not recover within " << kRecoveryBound.count()
                   << "s after the thaw; last: " << last << " value " << last_value;
   return took;

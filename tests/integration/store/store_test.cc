@@ -221,9 +221,8 @@ TEST(StoreEtcdctlTest, ClusterDataReadableWithEtcdctl) {
   const auto cd = SampleClusterData(7);
   ASSERT_TRUE(store.AtomicPutClusterData(cd, 0).ok());
   std::string out;
-  ASSERT_EQ(etcd.Etcdctl({"get", "--print-value-only", "stolon/cluster/mycluster/clusterdata"},
-                         &out),
-            0)
+  ASSERT_EQ(
+      etcd.Etcdctl({"get", "--print-value-only", "stolon/cluster/mycluster/clusterdata"}, &out), 0)
       << out;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   EXPECT_EQ(out, cluster::EncodeClusterData(cd));
@@ -232,8 +231,7 @@ TEST(StoreEtcdctlTest, ClusterDataReadableWithEtcdctl) {
   EXPECT_EQ(*parsed, cd);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
-                         ::testing::Values(Backend::kMemory, Backend::kEtcd),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kMemory, Backend::kEtcd),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param == Backend::kMemory ? "Memory" : "Etcd";
                          });

@@ -189,7 +189,8 @@ TEST(ClusterDataJsonTest, DecodesThreeKeeperSyncDocument) {
   EXPECT_EQ(s.max_standby_lag, 4194304u);
   EXPECT_EQ(s.synchronous_replication, true);
   EXPECT_EQ(s.max_synchronous_standbys, 2);
-  EXPECT_EQ(s.additional_master_replication_slots, (std::vector<std::string>{"backup_slot", "logical1"}));
+  EXPECT_EQ(s.additional_master_replication_slots,
+            (std::vector<std::string>{"backup_slot", "logical1"}));
   EXPECT_EQ(s.role, kRoleStandby);
   ASSERT_TRUE(s.pitr_config.has_value());
   EXPECT_EQ(s.pitr_config->data_restore_command, "restore-base %d");
@@ -350,7 +351,8 @@ TEST(ClusterDataJsonTest, MalformedInputGivesClearErrors) {
       {"duration with space", "/cluster/spec/sleepInterval", "5 s",
        "cluster.spec.sleepInterval: invalid duration \"5 s\""},
       {"duration as number", "/dbs/d4e5f601/spec/requestTimeout", 10,
-       "dbs.d4e5f601.spec.requestTimeout: expected a duration string such as \"5s\", got number 10"},
+       "dbs.d4e5f601.spec.requestTimeout: expected a duration string such as \"5s\", got number "
+       "10"},
       {"uint16 overflow", "/dbs/d4e5f601/spec/maxStandbys", 65536,
        "dbs.d4e5f601.spec.maxStandbys: 65536 is out of range, must be between 0 and 65535"},
       {"uint16 negative", "/cluster/spec/maxStandbys", -1,
@@ -410,7 +412,8 @@ TEST(ClusterDataJsonTest, BadJsonIsInvalidArgument) {
 
 TEST(ClusterDataJsonTest, FormatVersion) {
   for (const auto& [version, want] : {std::pair<json, std::string>{0, "version 0"},
-                                      {2, "version 2"}, {json(nullptr), "version 0"}}) {
+                                      {2, "version 2"},
+                                      {json(nullptr), "version 0"}}) {
     json doc = json::parse(kTwoKeepers);
     doc["formatVersion"] = version;
     auto cd = ParseClusterData(doc.dump());
@@ -444,7 +447,8 @@ TEST(ClusterDataJsonTest, NeverCrashesOnTruncatedOrRetypedInput) {
       pointers.push_back(p.to_string());
     }
   }
-  const json replacements[] = {nullptr, true, 0, -1, 65536, 1.5, "x", json::array(), json::object()};
+  const json replacements[] = {nullptr,       true,          0, -1, 65536, 1.5, "x",
+                               json::array(), json::object()};
   int errors = 0;
   for (const auto& pointer : pointers) {
     for (const json& r : replacements) {
@@ -568,7 +572,9 @@ TEST(InfoJsonTest, KeeperInfoRoundTrip) {
 TEST(InfoJsonTest, ProxyInfoTimeoutIsIntegerNanoseconds) {
   ProxyInfo pi{.info_uid = "abcd0001", .uid = "5b6c7d8e", .generation = 3, .proxy_timeout = 15s};
   json j = ToJson(pi);
-  EXPECT_EQ(j, (json{{"infoUID", "abcd0001"}, {"UID", "5b6c7d8e"}, {"Generation", 3},
+  EXPECT_EQ(j, (json{{"infoUID", "abcd0001"},
+                     {"UID", "5b6c7d8e"},
+                     {"Generation", 3},
                      {"ProxyTimeout", 15000000000LL}}));
   auto back = ParseProxyInfo(EncodeProxyInfo(pi));
   ASSERT_TRUE(back.ok()) << back.status();

@@ -168,8 +168,7 @@ TEST(SpecValidateTest, EveryRuleNamesFieldValueAndAllowedValues) {
       {R"({"initMode": "new", "role": "standby", "standbyConfig": {}})",
        {"role \"standby\"", "initMode \"new\"", "master"}},
       {R"({"initMode": "existing"})", {"existingConfig undefined", "initMode is \"existing\""}},
-      {R"({"initMode": "existing", "existingConfig": {}})",
-       {"existingConfig.keeperUID undefined"}},
+      {R"({"initMode": "existing", "existingConfig": {}})", {"existingConfig.keeperUID undefined"}},
       {R"({"initMode": "pitr"})", {"pitrConfig undefined", "initMode is \"pitr\""}},
       {R"({"initMode": "pitr", "pitrConfig": {"archiveRecoverySettings": {"restoreCommand": "x"}}})",
        {"pitrConfig.dataRestoreCommand undefined"}},
@@ -263,7 +262,8 @@ TEST(MergePatchTest, SetReplaceAndDelete) {
       "pgParameters": {"work_mem": null, "shared_buffers": "1GB"}})");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_FALSE(p->max_standbys.has_value());
-  EXPECT_EQ(p->pg_parameters, (PGParameters{{"max_connections", "100"}, {"shared_buffers", "1GB"}}));
+  EXPECT_EQ(p->pg_parameters,
+            (PGParameters{{"max_connections", "100"}, {"shared_buffers", "1GB"}}));
 
   // Lists are replaced whole; null sets them back to unset.
   p = MergePatchSpec(base, R"({"pgHBA": ["host all all 10.0.0.0/8 md5"]})");

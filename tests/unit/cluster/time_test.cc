@@ -54,10 +54,10 @@ TEST(TimeTest, AcceptsOffsetsAndConvertsToUtc) {
 }
 
 TEST(TimeTest, RejectsMalformedTimes) {
-  for (const char* s : {"", "2024-05-02", "2024-05-02T09:15:42", "2024-05-02 09:15:42Z",
-                        "2024-13-02T09:15:42Z", "2023-02-29T09:15:42Z", "2024-05-02T24:00:00Z",
-                        "2024-05-02T09:15:42.Z", "2024-05-02T09:15:42+0200",
-                        "2024-05-02T09:15:42Zjunk", "0500-01-01T00:00:00Z"}) {
+  for (const char* s :
+       {"", "2024-05-02", "2024-05-02T09:15:42", "2024-05-02 09:15:42Z", "2024-13-02T09:15:42Z",
+        "2023-02-29T09:15:42Z", "2024-05-02T24:00:00Z", "2024-05-02T09:15:42.Z",
+        "2024-05-02T09:15:42+0200", "2024-05-02T09:15:42Zjunk", "0500-01-01T00:00:00Z"}) {
     auto t = ParseTime(s);
     ASSERT_FALSE(t.ok()) << s;
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);

@@ -12,10 +12,13 @@ TEST(GoDuration, FormatsLikeGo) {
     Duration in;
     const char* want;
   } cases[] = {
-      {0ns, "0s"},          {1ns, "1ns"},           {1500ns, "1.5µs"},  {300ms, "300ms"},
-      {1500ms, "1.5s"},     {5s, "5s"},             {90s, "1m30s"},     {60s, "1m0s"},
-      {48h, "48h0m0s"},     {3600s + 500ms, "1h0m0.5s"}, {-5s, "-5s"},  {10s, "10s"},
-      {5min, "5m0s"},       {20s, "20s"},
+      {0ns, "0s"},       {1ns, "1ns"},
+      {1500ns, "1.5µs"}, {300ms, "300ms"},
+      {1500ms, "1.5s"},  {5s, "5s"},
+      {90s, "1m30s"},    {60s, "1m0s"},
+      {48h, "48h0m0s"},  {3600s + 500ms, "1h0m0.5s"},
+      {-5s, "-5s"},      {10s, "10s"},
+      {5min, "5m0s"},    {20s, "20s"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.want);
@@ -28,10 +31,9 @@ TEST(GoDuration, ParsesGoSyntax) {
     const char* in;
     Duration want;
   } cases[] = {
-      {"0", 0ns},        {"0s", 0ns},         {"5s", 5s},      {"1m30s", 90s},
-      {"48h0m0s", 48h},  {"300ms", 300ms},    {"1.5s", 1500ms}, {"1h30m", 90min},
-      {"10us", 10us},    {"10µs", 10us},      {"7ns", 7ns},    {"-1s", -1s},
-      {"+2m", 2min},     {".5s", 500ms},
+      {"0", 0ns},       {"0s", 0ns},      {"5s", 5s},       {"1m30s", 90s}, {"48h0m0s", 48h},
+      {"300ms", 300ms}, {"1.5s", 1500ms}, {"1h30m", 90min}, {"10us", 10us}, {"10µs", 10us},
+      {"7ns", 7ns},     {"-1s", -1s},     {"+2m", 2min},    {".5s", 500ms},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.in);
@@ -42,8 +44,8 @@ TEST(GoDuration, ParsesGoSyntax) {
 }
 
 TEST(GoDuration, RejectsMalformed) {
-  for (const char* in : {"5", "5 s", "", "s", "1x", "1.s5", "abc", "1h 30m", "--1s",
-                         "99999999999999999999h"}) {
+  for (const char* in :
+       {"5", "5 s", "", "s", "1x", "1.s5", "abc", "1h 30m", "--1s", "99999999999999999999h"}) {
     SCOPED_TRACE(in);
     auto got = ParseGoDuration(in);
     ASSERT_FALSE(got.ok());

@@ -82,7 +82,8 @@ const char* FakeGetenv(const char* name) {
 struct CommandLine {
   CLI::App app{"test", "stolon-test"};
   CommonConfig config;
-  FlagParseResult Parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  FlagParseResult Parse(std::vector<std::string> args,
+                        std::map<std::string, std::string> env = {}) {
     AddCommonFlags(app, config, Component::kKeeper);
     g_env = &env;
     FlagParseResult r = ParseCommandLine(app, args, "stolon-test", "STTEST", FakeGetenv);
@@ -109,14 +110,20 @@ TEST(ParseCommandLine, BadValuesAreOneLineNamingTheFlagOrTheVariable) {
     std::string want;
   } cases[] = {
       {{"--store-timeout=5"}, {}, "stolon-test: --store-timeout: invalid duration \"5\""},
-      {{}, {{"STTEST_STORE_TIMEOUT", "5"}}, "stolon-test: invalid value \"5\" for STTEST_STORE_TIMEOUT"},
+      {{},
+       {{"STTEST_STORE_TIMEOUT", "5"}},
+       "stolon-test: invalid value \"5\" for STTEST_STORE_TIMEOUT"},
       {{"--log-level=loud"}, {}, "stolon-test: --log-level: invalid log level \"loud\""},
       {{}, {{"STTEST_LOG_LEVEL", "loud"}}, "invalid value \"loud\" for STTEST_LOG_LEVEL"},
-      {{"--no-such-flag"}, {}, "stolon-test: The following argument was not expected: --no-such-flag"},
-      {{"--metrics-listen-address=8080"}, {},
+      {{"--no-such-flag"},
+       {},
+       "stolon-test: The following argument was not expected: --no-such-flag"},
+      {{"--metrics-listen-address=8080"},
+       {},
        "stolon-test: --metrics-listen-address: invalid address \"8080\": no port; use host:port, "
        "e.g. 0.0.0.0:8080 (see stolon-test --help)"},
-      {{}, {{"STTEST_METRICS_LISTEN_ADDRESS", "127.0.0.1:http"}},
+      {{},
+       {{"STTEST_METRICS_LISTEN_ADDRESS", "127.0.0.1:http"}},
        "stolon-test: invalid value \"127.0.0.1:http\" for STTEST_METRICS_LISTEN_ADDRESS: "
        "--metrics-listen-address: invalid address \"127.0.0.1:http\": bad port"},
   };
@@ -152,7 +159,8 @@ TEST(ParseCommandLine, UnknownSubcommandIsNamed) {
   app.add_subcommand("status", "status");
   FlagParseResult r = ParseCommandLine(app, {"bogus"}, "prog", "PROG");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.message, "prog: unknown command \"bogus\" for \"prog\" (run 'prog --help' for usage)");
+  EXPECT_EQ(r.message,
+            "prog: unknown command \"bogus\" for \"prog\" (run 'prog --help' for usage)");
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 namespace stolon {
 namespace {
 
-using ::testing::HasSubstr;
 using stolon::testing::HttpGet;
 using stolon::testing::ParsePrometheusText;
+using ::testing::HasSubstr;
 
 TEST(ParseListenAddress, Accepts) {
   auto ep = ParseListenAddress("127.0.0.1:8080");

@@ -12,8 +12,8 @@
 namespace stolon {
 namespace {
 
-using ::testing::HasSubstr;
 using stolon::testing::ParsePrometheusText;
+using ::testing::HasSubstr;
 
 TEST(MetricsRegistry, RendersFamiliesInOrderWithHelpAndType) {
   MetricsRegistry r;

@@ -51,8 +51,8 @@ class CtlCommands : public ::testing::Test {
     full.insert(full.end(), args.begin(), args.end());
     std::istringstream in(input);
     std::ostringstream out, err;
-    StoreFactory factory = [this](const store::StoreConfig&)
-        -> absl::StatusOr<std::unique_ptr<store::KvStore>> {
+    StoreFactory factory =
+        [this](const store::StoreConfig&) -> absl::StatusOr<std::unique_ptr<store::KvStore>> {
       if (unreachable_) return absl::UnavailableError("etcd at http://127.0.0.1:2379 unreachable");
       return std::make_unique<RacingKvStore>(mem_, lost_cas_);
     };
@@ -79,7 +79,8 @@ class CtlCommands : public ::testing::Test {
     return *cd;
   }
 
-  // Runs `args` expecting a refusal: non-zero exit, one line on stderr containing `want`, no change.
+  // Runs `args` expecting a refusal: non-zero exit, one line on stderr containing `want`, no
+  // change.
   void ExpectRefused(std::vector<std::string> args, const std::string& want,
                      const std::string& input = "") {
     SCOPED_TRACE(::testing::PrintToString(args));
@@ -144,10 +145,12 @@ TEST_F(CtlCommands, BadInputNeverChangesTheStore) {
   ExpectRefused({"init", "-y", "-f", "x", "{}"}, "not both");
   ExpectRefused({"update", "--patch", "{bad"}, "invalid patch");
   ExpectRefused({"update", "--patch", R"({"maxStandbys":"many"})"}, "maxStandbys");
-  ExpectRefused({"update", "--patch", R"({"initMode":"existing","existingConfig":{"keeperUID":"keeper0"}})"},
-                "cannot change cluster init mode");
+  ExpectRefused(
+      {"update", "--patch", R"({"initMode":"existing","existingConfig":{"keeperUID":"keeper0"}})"},
+      "cannot change cluster init mode");
   ExpectRefused({"update", "--patch", R"({"proxyCheckInterval":"20s"})"}, "proxyCheckInterval");
-  ExpectRefused({"update", R"({"initMode":"new","unknownThing":1})"}, "unknown field \"unknownThing\"");
+  ExpectRefused({"update", R"({"initMode":"new","unknownThing":1})"},
+                "unknown field \"unknownThing\"");
   ExpectRefused({"update"}, "no cluster spec given");
   ExpectRefused({"failkeeper", "nosuchkeeper"}, "keeper doesn't exist");
   ExpectRefused({"removekeeper", "nosuchkeeper"}, "keeper doesn't exist");
@@ -155,12 +158,15 @@ TEST_F(CtlCommands, BadInputNeverChangesTheStore) {
   ExpectRefused({"status", "-f", "yaml"}, "unrecognised output format yaml");
   ExpectRefused({"clusterdata", "write"}, "cluster data already available use --yes to override",
                 cluster::EncodeClusterData(testing::ThreeKeeperCluster()));
-  ExpectRefused({"clusterdata", "write", "--yes"}, "invalid cluster data", R"({"formatVersion":7})");
+  ExpectRefused({"clusterdata", "write", "--yes"}, "invalid cluster data",
+                R"({"formatVersion":7})");
   ExpectRefused({"clusterdata", "write", "--yes"}, "invalid cluster data", "[]");
   ExpectRefused({"--store-backend=zookeeper", "status"}, "Unknown store backend");
   ExpectRefused({"--store-timeout=5", "status"}, "invalid duration");
-  ExpectRefused({"nosuchcommand"}, "stolonctl: unknown command \"nosuchcommand\" for \"stolonctl\"");
-  ExpectRefused({"--log-level=verbose", "status"}, "stolonctl: --log-level: invalid log level \"verbose\"");
+  ExpectRefused({"nosuchcommand"},
+                "stolonctl: unknown command \"nosuchcommand\" for \"stolonctl\"");
+  ExpectRefused({"--log-level=verbose", "status"},
+                "stolonctl: --log-level: invalid log level \"verbose\"");
   ExpectRefused({"--no-such-flag", "status"}, "stolonctl: The following argument was not expected");
 }
 
@@ -258,7 +264,8 @@ TEST_F(CtlCommands, PromoteStandbyCluster) {
   cd.cluster.spec.role = "standby";
   cd.cluster.spec.synchronous_replication = false;
   cd.cluster.spec.pitr_config = cluster::PITRConfig{"true", {}, {}};
-  cd.cluster.spec.standby_config = cluster::StandbyConfig{cluster::StandbySettings{"host=h", "", ""}, {}};
+  cd.cluster.spec.standby_config =
+      cluster::StandbyConfig{cluster::StandbySettings{"host=h", "", ""}, {}};
   PutClusterData(cd);
   ASSERT_EQ(Run({"promote", "-y"}).code, 0);
   EXPECT_EQ(ReadClusterData().cluster.spec.role, "master");

@@ -48,15 +48,17 @@ TEST(CtlOps, FailKeeper) {
   auto unknown = FailKeeper(cd, "nope");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(std::string(unknown.status().message()).find("keeper doesn't exist"), std::string::npos);
+  EXPECT_NE(std::string(unknown.status().message()).find("keeper doesn't exist"),
+            std::string::npos);
 }
 
 TEST(CtlOps, RemoveKeeperRefusesTheMaster) {
   auto cd = testing::ThreeKeeperCluster();
   auto r = RemoveKeeper(cd, "keeper0");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string(r.status().message()).find("keeper assigned db is the current cluster master db"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(r.status().message()).find("keeper assigned db is the current cluster master db"),
+      std::string::npos);
   auto ok = RemoveKeeper(cd, "keeper2");
   ASSERT_TRUE(ok.ok());
   EXPECT_FALSE(ok->keepers.count("keeper2"));
@@ -74,7 +76,8 @@ TEST(CtlOps, PromoteStandbyCluster) {
   cd.cluster.spec.role = "standby";
   cd.cluster.spec.synchronous_replication = false;
   cd.cluster.spec.pitr_config = cluster::PITRConfig{"pg_basebackup -D %d", {}, {}};
-  cd.cluster.spec.standby_config = cluster::StandbyConfig{cluster::StandbySettings{"host=x", "", ""}, {}};
+  cd.cluster.spec.standby_config =
+      cluster::StandbyConfig{cluster::StandbySettings{"host=x", "", ""}, {}};
   auto p = Promote(cd);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->cluster.spec.role, "master");

@@ -39,9 +39,10 @@ Parsed ParseAndFinalize(std::vector<std::string> args) {
 }
 
 std::vector<std::string> Base() {
-  return {"--cluster-name=c", "--store-backend=etcdv3", "--data-dir=/tmp/x",
-          "--pg-listen-address=10.0.0.1", "--pg-repl-username=repl", "--pg-repl-password=rp",
-          "--pg-su-username=su", "--pg-su-password=sp"};
+  return {"--cluster-name=c",        "--store-backend=etcdv3",
+          "--data-dir=/tmp/x",       "--pg-listen-address=10.0.0.1",
+          "--pg-repl-username=repl", "--pg-repl-password=rp",
+          "--pg-su-username=su",     "--pg-su-password=sp"};
 }
 
 std::vector<std::string> With(std::vector<std::string> args, std::vector<std::string> extra) {
@@ -94,13 +95,29 @@ TEST(KeeperConfig, HelpListsEveryFlagWithDefaults) {
   CLI::App app{"stolon-keeper"};
   AddKeeperFlags(app, c);
   std::string help = app.help();
-  for (const char* flag :
-       {"--uid", "--data-dir", "--pg-listen-address", "--pg-port", "--pg-advertise-address",
-        "--pg-advertise-port", "--pg-bin-path", "--pg-repl-auth-method", "--pg-repl-username",
-        "--pg-repl-password", "--pg-repl-passwordfile", "--pg-su-auth-method", "--pg-su-username",
-        "--pg-su-password", "--pg-su-passwordfile", "--can-be-master",
-        "--can-be-synchronous-replica", "--disable-data-dir-locking", "--cluster-name",
-        "--store-backend", "--store-endpoints", "--store-timeout", "--log-level"}) {
+  for (const char* flag : {"--uid",
+                           "--data-dir",
+                           "--pg-listen-address",
+                           "--pg-port",
+                           "--pg-advertise-address",
+                           "--pg-advertise-port",
+                           "--pg-bin-path",
+                           "--pg-repl-auth-method",
+                           "--pg-repl-username",
+                           "--pg-repl-password",
+                           "--pg-repl-passwordfile",
+                           "--pg-su-auth-method",
+                           "--pg-su-username",
+                           "--pg-su-password",
+                           "--pg-su-passwordfile",
+                           "--can-be-master",
+                           "--can-be-synchronous-replica",
+                           "--disable-data-dir-locking",
+                           "--cluster-name",
+                           "--store-backend",
+                           "--store-endpoints",
+                           "--store-timeout",
+                           "--log-level"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(help.find("5432"), std::string::npos);
@@ -134,8 +151,7 @@ TEST(KeeperConfig, ValidationMessages) {
        "are different"},
       {"same user different methods",
        With(Without(Without(Base(), "--pg-su-username"), "--pg-su-password"),
-            {"--pg-su-username=repl", "--pg-su-password=rp",
-             "--pg-su-auth-method=scram-sha-256"}),
+            {"--pg-su-username=repl", "--pg-su-password=rp", "--pg-su-auth-method=scram-sha-256"}),
        "do not support different auth methods when utilizing superuser for replication."},
       {"su password only new line",
        With(Without(Base(), "--pg-su-password"), {"--pg-su-password=\n"}),
@@ -160,7 +176,7 @@ TEST(KeeperConfig, ValidationMessages) {
 
 TEST(KeeperConfig, SameUserSamePasswordWarns) {
   Parsed r = ParseAndFinalize(With(Without(Without(Base(), "--pg-su-username"), "--pg-su-password"),
-                                {"--pg-su-username=repl", "--pg-su-password=rp"}));
+                                   {"--pg-su-username=repl", "--pg-su-password=rp"}));
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_NE(r.log.find("superuser name and replication user name are the same"), std::string::npos);
 }
@@ -168,12 +184,14 @@ TEST(KeeperConfig, SameUserSamePasswordWarns) {
 TEST(KeeperConfig, PasswordFilesReadRawTrimmedAndModeWarned) {
   std::string su = TempFile("secret\n", 0644);
   std::string repl = TempFile("re\\pl pass\r\n", 0600);
-  Parsed r = ParseAndFinalize(With(Without(Without(Base(), "--pg-su-password"), "--pg-repl-password"),
-                                {"--pg-su-passwordfile=" + su, "--pg-repl-passwordfile=" + repl}));
+  Parsed r =
+      ParseAndFinalize(With(Without(Without(Base(), "--pg-su-password"), "--pg-repl-password"),
+                            {"--pg-su-passwordfile=" + su, "--pg-repl-passwordfile=" + repl}));
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(r.config.pg_su_password, "secret");
   EXPECT_EQ(r.config.pg_repl_password, "re\\pl pass");
-  EXPECT_NE(r.log.find("superuser password contain trailing new line, removing"), std::string::npos);
+  EXPECT_NE(r.log.find("superuser password contain trailing new line, removing"),
+            std::string::npos);
   EXPECT_NE(r.log.find("replication user password contain trailing new line, removing"),
             std::string::npos);
   EXPECT_NE(r.log.find("permissions 0644 are too open"), std::string::npos) << r.log;
@@ -184,15 +202,16 @@ TEST(KeeperConfig, PasswordFilesReadRawTrimmedAndModeWarned) {
 
 TEST(KeeperConfig, EmptyPasswordFileAfterTrimIsFatal) {
   std::string su = TempFile("\n", 0600);
-  Parsed r = ParseAndFinalize(
-      With(Without(Base(), "--pg-su-password"), {"--pg-su-passwordfile=" + su}));
+  Parsed r =
+      ParseAndFinalize(With(Without(Base(), "--pg-su-password"), {"--pg-su-passwordfile=" + su}));
   EXPECT_EQ(std::string(r.status.message()),
             "superuser password is empty after removing trailing new line");
   std::filesystem::remove(su);
 }
 
 TEST(KeeperConfig, BoolFlagsLikeGo) {
-  Parsed a = ParseAndFinalize(With(Base(), {"--can-be-master=false", "--can-be-synchronous-replica"}));
+  Parsed a =
+      ParseAndFinalize(With(Base(), {"--can-be-master=false", "--can-be-synchronous-replica"}));
   ASSERT_TRUE(a.status.ok()) << a.status;
   EXPECT_FALSE(a.config.can_be_master);
   EXPECT_TRUE(a.config.can_be_synchronous_replica);
@@ -207,14 +226,15 @@ TEST(KeeperConfig, RepeatedFlagTakesTheLastValue) {
 }
 
 TEST(KeeperConfig, ScramAndTrustAccepted) {
-  Parsed r = ParseAndFinalize(With(Without(Base(), "--pg-repl-password"),
-                                {"--pg-repl-auth-method=trust", "--pg-su-auth-method=scram-sha-256"}));
+  Parsed r =
+      ParseAndFinalize(With(Without(Base(), "--pg-repl-password"),
+                            {"--pg-repl-auth-method=trust", "--pg-su-auth-method=scram-sha-256"}));
   EXPECT_TRUE(r.status.ok()) << r.status;
 }
 
 TEST(KeeperConfig, LoopbackAdvertiseAddressWarns) {
-  Parsed r = ParseAndFinalize(With(Without(Base(), "--pg-listen-address"),
-                                {"--pg-listen-address=127.0.0.1"}));
+  Parsed r = ParseAndFinalize(
+      With(Without(Base(), "--pg-listen-address"), {"--pg-listen-address=127.0.0.1"}));
   ASSERT_TRUE(r.status.ok());
   EXPECT_NE(r.log.find("is a loopback ip"), std::string::npos);
 }

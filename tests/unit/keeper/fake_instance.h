@@ -75,9 +75,15 @@ class FakeInstance : public Instance {
       if (ro.mode == postgresql::RecoveryMode::kStandby) standby = true;
     });
   }
-  absl::Status StartTmpMerged() override { return Do("StartTmpMerged", [&] { started = true; }); }
-  absl::Status Stop(bool) override { return Do("Stop", [&] { started = false; }); }
-  absl::Status StopIfStarted(bool) override { return Do("StopIfStarted", [&] { started = false; }); }
+  absl::Status StartTmpMerged() override {
+    return Do("StartTmpMerged", [&] { started = true; });
+  }
+  absl::Status Stop(bool) override {
+    return Do("Stop", [&] { started = false; });
+  }
+  absl::Status StopIfStarted(bool) override {
+    return Do("StopIfStarted", [&] { started = false; });
+  }
   absl::Status Reload() override {
     return Do("Reload", [&] {
       cur_params = params;
@@ -93,10 +99,18 @@ class FakeInstance : public Instance {
       restart_required = false;
     });
   }
-  absl::Status Promote() override { return Do("Promote", [&] { standby = false; }); }
-  absl::Status WaitReady(Duration) override { return Do("WaitReady", [] {}); }
-  absl::Status WaitRecoveryDone(Duration) override { return Do("WaitRecoveryDone", [] {}); }
-  absl::Status WriteConfs() override { return Do("WriteConfs", [] {}); }
+  absl::Status Promote() override {
+    return Do("Promote", [&] { standby = false; });
+  }
+  absl::Status WaitReady(Duration) override {
+    return Do("WaitReady", [] {});
+  }
+  absl::Status WaitRecoveryDone(Duration) override {
+    return Do("WaitRecoveryDone", [] {});
+  }
+  absl::Status WriteConfs() override {
+    return Do("WriteConfs", [] {});
+  }
   absl::Status RemoveAll() override {
     return Do("RemoveAll", [&] { initialized = false, standby = false; });
   }
@@ -128,7 +142,9 @@ class FakeInstance : public Instance {
     last_sync_params = p;
     return Do("SyncFromFollowedPGRewind", [] {});
   }
-  absl::Status SetupRoles() override { return Do("SetupRoles", [] {}); }
+  absl::Status SetupRoles() override {
+    return Do("SetupRoles", [] {});
+  }
   absl::StatusOr<PGParameters> GetConfigFilePGParameters() override { return cur_params; }
   absl::StatusOr<std::vector<std::string>> GetSyncStandbys() override { return sync_standbys; }
   absl::StatusOr<bool> NudgeSyncStandbys(const std::vector<std::string>& app_names,

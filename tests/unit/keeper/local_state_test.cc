@@ -104,8 +104,8 @@ TEST_F(LocalStateTest, LockIsExclusiveAcrossProcesses) {
   if (pid == 0) {
     auto other = DataDirLock::Acquire(dir_);
     bool refused = !other.ok() &&
-                   std::string(other.status().message()).find("cannot take exclusive lock on data dir \"" +
-                                                              dir_ + "\"") == 0;
+                   std::string(other.status().message())
+                           .find("cannot take exclusive lock on data dir \"" + dir_ + "\"") == 0;
     ::_exit(refused ? 0 : 1);
   }
   int status = 0;

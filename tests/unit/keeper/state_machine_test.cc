@@ -160,10 +160,9 @@ TEST_F(StateMachineTest, InitNewThenMasterAndAcknowledge) {
   auto r = Pass();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, PassOutcome::kConverged);
-  std::vector<std::string> want_prefix = {"StopIfStarted", "RemoveAll",  "Init",
-                                          "StartTmpMerged", "WaitReady", "SetupRoles",
-                                          "StopIfStarted", "Start",     "WaitReady",
-                                          "RefreshReplicationSlots"};
+  std::vector<std::string> want_prefix = {
+      "StopIfStarted", "RemoveAll",     "Init",  "StartTmpMerged", "WaitReady",
+      "SetupRoles",    "StopIfStarted", "Start", "WaitReady",      "RefreshReplicationSlots"};
   ASSERT_GE(pg_.calls.size(), want_prefix.size());
   EXPECT_EQ(std::vector<std::string>(pg_.calls.begin(), pg_.calls.begin() + want_prefix.size()),
             want_prefix);

@@ -1,9 +1,9 @@
 #include "postgresql/config.h"
 
+#include <gtest/gtest.h>
+
 #include "postgresql/command.h"
 #include "postgresql/queries.h"
-
-#include <gtest/gtest.h>
 
 namespace stolon::postgresql {
 namespace {
@@ -117,9 +117,9 @@ TEST(CreatePGParametersTest, SynchronousStandbyNames) {
 TEST(CreatePGParametersTest, Precedence) {
   auto s = BaseSpec();
   PGParameters init = {{"shared_buffers", "64MB"}, {"work_mem", "1MB"}, {"port", "1"}};
-  s.pg_parameters = {{"work_mem", "4MB"}, {"port", "9999"}, {"hot_standby", "off"},
-                     {"max_wal_senders", "1"}, {"listen_addresses", "*"},
-                     {"unix_socket_directories", "/var/run"}};
+  s.pg_parameters = {{"work_mem", "4MB"},       {"port", "9999"},
+                     {"hot_standby", "off"},    {"max_wal_senders", "1"},
+                     {"listen_addresses", "*"}, {"unix_socket_directories", "/var/run"}};
   // Init parameters are ignored without includePreviousConfig.
   auto p = CreatePGParameters(s, init, Local15());
   EXPECT_EQ(p.count("shared_buffers"), 0u);
@@ -145,9 +145,13 @@ TEST(CreatePGParametersTest, SocketDirConfigurable) {
 }
 
 TEST(ManagedParametersTest, Filter) {
-  PGParameters p = {{"port", "1"}, {"work_mem", "4MB"}, {"primary_conninfo", "x"},
-                    {"recovery_target_action", "promote"}, {"wal_level", "replica"}};
-  EXPECT_EQ(FilterManagedParameters(p), (PGParameters{{"work_mem", "4MB"}, {"wal_level", "replica"}}));
+  PGParameters p = {{"port", "1"},
+                    {"work_mem", "4MB"},
+                    {"primary_conninfo", "x"},
+                    {"recovery_target_action", "promote"},
+                    {"wal_level", "replica"}};
+  EXPECT_EQ(FilterManagedParameters(p),
+            (PGParameters{{"work_mem", "4MB"}, {"wal_level", "replica"}}));
   EXPECT_EQ(ManagedParameters().size(), 21u);
 }
 
@@ -165,9 +169,8 @@ TEST(ConfFileTest, QuotesAndOrder) {
 
 TEST(ConfFileTest, RecoveryParamsInPostgresqlConfForPG12Plus) {
   RecoveryOptions ro = CreateRecoveryOptions(
-      RecoveryMode::kStandby,
-      cluster::StandbySettings{R"(host=h password=a\'b)", "stolon_x", ""}, std::nullopt,
-      std::nullopt);
+      RecoveryMode::kStandby, cluster::StandbySettings{R"(host=h password=a\'b)", "stolon_x", ""},
+      std::nullopt, std::nullopt);
   std::string c = PostgresqlConfContent({{"port", "1"}}, ro, PGVersion{15, 0});
   EXPECT_NE(c.find(R"(primary_conninfo = 'host=h password=a\\''b')"), std::string::npos) << c;
   EXPECT_NE(c.find("primary_slot_name = 'stolon_x'"), std::string::npos);
@@ -184,14 +187,15 @@ TEST(ConfFileTest, RecoveryParamsInPostgresqlConfForPG12Plus) {
 }
 
 TEST(ConfFileTest, TempMerged) {
-  EXPECT_EQ(TempMergedConfContent({{"port", "5"}}, true), "include 'postgresql.conf'\nport = '5'\n");
+  EXPECT_EQ(TempMergedConfContent({{"port", "5"}}, true),
+            "include 'postgresql.conf'\nport = '5'\n");
   EXPECT_EQ(TempMergedConfContent({{"port", "5"}}, false), "port = '5'\n");
 }
 
 TEST(RecoveryOptionsTest, StandbyAndTargets) {
-  auto ro = CreateRecoveryOptions(RecoveryMode::kStandby,
-                                  cluster::StandbySettings{"host=a", "", "10s"}, std::nullopt,
-                                  std::nullopt);
+  auto ro =
+      CreateRecoveryOptions(RecoveryMode::kStandby, cluster::StandbySettings{"host=a", "", "10s"},
+                            std::nullopt, std::nullopt);
   EXPECT_EQ(ro.mode, RecoveryMode::kStandby);
   EXPECT_EQ(ro.params, (PGParameters{{"primary_conninfo", "host=a"},
                                      {"recovery_min_apply_delay", "10s"},
@@ -343,8 +347,8 @@ TEST(RecoveryChangeIsReloadableTest, OnlySighupParametersOnSameMode) {
   EXPECT_FALSE(RecoveryChangeIsReloadable(
       cur, Standby({{"primary_conninfo", "host=a"}, {"restore_command", "cp %f %p"}}),
       PGVersion{13, 0}));
-  EXPECT_FALSE(RecoveryChangeIsReloadable(cur, Standby({{"primary_conninfo", "host=b"}}),
-                                          PGVersion{12, 9}));
+  EXPECT_FALSE(
+      RecoveryChangeIsReloadable(cur, Standby({{"primary_conninfo", "host=b"}}), PGVersion{12, 9}));
   // A recovery target is read only at start; a mode change needs a restart.
   EXPECT_FALSE(RecoveryChangeIsReloadable(
       cur, Standby({{"primary_conninfo", "host=a"}, {"recovery_target_lsn", "0/1"}}), v15));

@@ -6,8 +6,8 @@ namespace stolon::postgresql {
 namespace {
 
 TEST(ConnStringTest, SortedAndEmptyValuesDropped) {
-  ConnParams p = {{"user", "repl"},   {"host", "10.0.0.1"}, {"port", "5432"},
-                  {"password", ""},   {"sslmode", "prefer"}, {"application_name", "stolon_abc"}};
+  ConnParams p = {{"user", "repl"}, {"host", "10.0.0.1"},  {"port", "5432"},
+                  {"password", ""}, {"sslmode", "prefer"}, {"application_name", "stolon_abc"}};
   EXPECT_EQ(ConnString(p),
             "application_name=stolon_abc host=10.0.0.1 port=5432 sslmode=prefer user=repl");
 }

@@ -70,7 +70,8 @@ TEST_F(CheckerTest, UnusableDocumentsCloseAndFail) {
   cluster::ClusterData bad_spec = ClusterWithMaster("127.0.0.1", 5433, {"p1"});
   bad_spec.cluster.spec.init_mode = "foo";
   Case cases[] = {
-      {"format version from the decoder", absl::FailedPreconditionError("unsupported cluster data format version 2")},
+      {"format version from the decoder",
+       absl::FailedPreconditionError("unsupported cluster data format version 2")},
       {"undecodable", absl::InvalidArgumentError("cluster: expected object")},
       {"format version in the model", std::optional(v2)},
       {"invalid spec", std::optional(bad_spec)},

@@ -75,9 +75,15 @@ TEST(ProxyFlags, BadValuesAreOneLineErrors) {
     std::map<std::string, std::string> env;
     const char* want;
   } cases[] = {
-      {{"--tcp-keepalive-idle", "-1"}, {}, "tcp keepalive idle value must be greater or equal to 0"},
-      {{"--tcp-keepalive-count", "-1"}, {}, "tcp keepalive count value must be greater or equal to 0"},
-      {{"--tcp-keepalive-interval", "-2"}, {}, "tcp keepalive interval value must be greater or equal to 0"},
+      {{"--tcp-keepalive-idle", "-1"},
+       {},
+       "tcp keepalive idle value must be greater or equal to 0"},
+      {{"--tcp-keepalive-count", "-1"},
+       {},
+       "tcp keepalive count value must be greater or equal to 0"},
+      {{"--tcp-keepalive-interval", "-2"},
+       {},
+       "tcp keepalive interval value must be greater or equal to 0"},
       {{"--port", "70000"}, {}, "invalid --port 70000"},
       {{"--relay-threads", "-1"}, {}, "invalid --relay-threads -1"},
       {{}, {{"STPROXY_RELAY_THREADS", "1000"}}, "invalid --relay-threads 1000"},

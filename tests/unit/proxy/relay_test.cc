@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -14,9 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <asio.hpp>
-#include <asio/experimental/as_tuple.hpp>
 
 #include "support/process.h"
 

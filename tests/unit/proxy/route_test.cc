@@ -38,7 +38,8 @@ TEST(DecideRoute, EveryCase) {
        RouteReason::kNoMaster, 7, true, false},
       {"master db missing", [](cluster::ClusterData& cd) { cd.dbs.clear(); },
        RouteReason::kMasterDbMissing, 7, true, false},
-      {"no listen address", [](cluster::ClusterData& cd) { cd.dbs["db1"].status.listen_address.clear(); },
+      {"no listen address",
+       [](cluster::ClusterData& cd) { cd.dbs["db1"].status.listen_address.clear(); },
        RouteReason::kNoAddress, 7, false, false},
       {"empty port", [](cluster::ClusterData& cd) { cd.dbs["db1"].status.port.clear(); },
        RouteReason::kNoAddress, 7, false, false},
@@ -50,10 +51,12 @@ TEST(DecideRoute, EveryCase) {
        RouteReason::kNoAddress, 7, false, false},
       {"not enabled", [](cluster::ClusterData& cd) { cd.proxy.spec.enabled_proxies = {"p0"}; },
        RouteReason::kNotEnabled, 7, true, true},
-      {"no enabled proxies", [](cluster::ClusterData& cd) { cd.proxy.spec.enabled_proxies.clear(); },
+      {"no enabled proxies",
+       [](cluster::ClusterData& cd) { cd.proxy.spec.enabled_proxies.clear(); },
        RouteReason::kNotEnabled, 7, true, true},
       {"proxy generation 0 but a spec counts as a proxy object",
-       [](cluster::ClusterData& cd) { cd.proxy.generation = 0; }, RouteReason::kRouted, 0, true, true},
+       [](cluster::ClusterData& cd) { cd.proxy.generation = 0; }, RouteReason::kRouted, 0, true,
+       true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

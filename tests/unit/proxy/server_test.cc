@@ -3,9 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include <thread>
-
 #include <asio/experimental/as_tuple.hpp>
+#include <thread>
 
 #include "fakes.h"
 #include "support/process.h"
@@ -186,7 +185,8 @@ TEST_F(ServerTest, ServesMetrics) {
   asio::read(s, asio::dynamic_buffer(resp), ec);
   EXPECT_NE(resp.find("HTTP/1.1 200 OK"), std::string::npos) << resp;
   EXPECT_NE(resp.find("stolon_cluster_identifier{cluster_name=\"c1\",component=\"proxy\"} 1"),
-            std::string::npos) << resp;
+            std::string::npos)
+      << resp;
   EXPECT_NE(resp.find("stolon_proxy_connections_accepted_total "), std::string::npos) << resp;
 }
 
@@ -198,7 +198,8 @@ TEST_F(ServerTest, MasterAndHealthFollowTheRoute) {
   const int mport = server_->metrics_port();
   auto master = stolon::testing::HttpGet(mport, "/master");
   EXPECT_EQ(master.status, 200) << master.error;
-  EXPECT_EQ(master.body, "routing to the master at 127.0.0.1:" + std::to_string(echo_.port()) + "\n");
+  EXPECT_EQ(master.body,
+            "routing to the master at 127.0.0.1:" + std::to_string(echo_.port()) + "\n");
   EXPECT_EQ(stolon::testing::HttpGet(mport, "/health").status, 200);
   auto m = stolon::testing::HttpGet(mport, "/metrics");
   std::string err;
@@ -211,8 +212,8 @@ TEST_F(ServerTest, MasterAndHealthFollowTheRoute) {
 
   // The store stops answering: /master turns 503 once proxyTimeout (500ms) passes; /health too.
   store_.Set(absl::UnavailableError("etcd down"));
-  EXPECT_TRUE(WaitFor([&] { return stolon::testing::HttpGet(mport, "/master").status == 503; },
-                      2s, 20ms));
+  EXPECT_TRUE(
+      WaitFor([&] { return stolon::testing::HttpGet(mport, "/master").status == 503; }, 2s, 20ms));
   auto health = stolon::testing::HttpGet(mport, "/health");
   EXPECT_EQ(health.status, 503);
   EXPECT_NE(health.body.find("etcd down"), std::string::npos) << health.body;

@@ -41,8 +41,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_EQ(s.Master(), "db2");
-       EXPECT_TRUE(s.Decided("electing db db2 on keeper keeper2 as the new master: xlogpos "
-                             "0/3000056, lag 10 bytes"));
+       EXPECT_TRUE(
+           s.Decided("electing db db2 on keeper keeper2 as the new master: xlogpos "
+                     "0/3000056, lag 10 bytes"));
      }},
     {"no eligible standby when all standbys failed",
      [](Sim& s) {
@@ -65,8 +66,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_EQ(s.Master(), "db2");
-       EXPECT_TRUE(s.Decided("not eligible: db db1 on keeper keeper1 lag 2.1 MiB > "
-                             "maxStandbyLag 1 MiB"));
+       EXPECT_TRUE(
+           s.Decided("not eligible: db db1 on keeper keeper1 lag 2.1 MiB > "
+                     "maxStandbyLag 1 MiB"));
      }},
     {"every standby lagging means no election",
      [](Sim& s) {
@@ -75,8 +77,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_EQ(s.Master(), "db0");
-       EXPECT_TRUE(s.Decided("no eligible masters: no good standby on the master's timeline "
-                             "within maxStandbyLag"));
+       EXPECT_TRUE(
+           s.Decided("no eligible masters: no good standby on the master's timeline "
+                     "within maxStandbyLag"));
      }},
     {"maxStandbyLag from the spec is honoured",
      [](Sim& s) {
@@ -96,8 +99,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_EQ(s.Master(), "db1");
-       EXPECT_TRUE(s.Decided("not eligible: db db2 on keeper keeper2 is on timeline 1, the "
-                             "master on 2"));
+       EXPECT_TRUE(
+           s.Decided("not eligible: db db2 on keeper keeper2 is on timeline 1, the "
+                     "master on 2"));
      }},
     {"standby with another systemID is not eligible",
      [](Sim& s) {
@@ -142,8 +146,7 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.cd.proxy.generation, 3);
        EXPECT_TRUE(s.Decided("telling proxies there is no master"));
      }},
-    {"old master keeps its role and loses its followers",
-     [](Sim& s) { MasterDown(s); },
+    {"old master keeps its role and loses its followers", [](Sim& s) { MasterDown(s); },
      [](Sim& s) {
        const DB& old = s.Db("db0");
        EXPECT_EQ(old.spec.role, cluster::kRoleMaster);
@@ -196,8 +199,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_EQ(s.Master(), "db0");
-       EXPECT_TRUE(s.Decided("no eligible masters: none of the candidates is in the master's "
-                             "reported in-sync synchronous standbys [db1]"));
+       EXPECT_TRUE(
+           s.Decided("no eligible masters: none of the candidates is in the master's "
+                     "reported in-sync synchronous standbys [db1]"));
      }},
     {"sync: nothing known in sync means no election",
      [](Sim& s) {
@@ -245,7 +249,8 @@ const std::vector<Case> kCases = {
            cluster::StandbyConfig{cluster::StandbySettings{"host=remote", "", ""}, {}};
        s.Healthy(2, spec);
        s.cd.dbs["db0"].spec.role = cluster::kRoleStandby;
-       s.cd.dbs["db0"].spec.follow_config = cluster::FollowConfig{cluster::kFollowExternal, "", {}, {}};
+       s.cd.dbs["db0"].spec.follow_config =
+           cluster::FollowConfig{cluster::kFollowExternal, "", {}, {}};
        s.Finish();
        s.FailKeeper("keeper0");
      },

@@ -25,20 +25,29 @@ const std::vector<Case> kCases = {
        EXPECT_TRUE(s.state.keeper_error_timers.empty());
      }},
     {"keeper without info fails after failInterval",
-     [](Sim& s) { s.Healthy(2); s.FailKeeper("keeper1"); },
+     [](Sim& s) {
+       s.Healthy(2);
+       s.FailKeeper("keeper1");
+     },
      [](Sim& s) {
        EXPECT_FALSE(s.cd.keepers.at("keeper1").status.healthy);
        EXPECT_FALSE(s.Db("db1").status.healthy);
        EXPECT_TRUE(s.Decided("keeper keeper1 failed: no fresh info for 21s (failInterval 20s)"));
      }},
     {"keeper without info stays healthy within failInterval",
-     [](Sim& s) { s.Healthy(2); s.keepers["keeper1"].publishes = false; },
+     [](Sim& s) {
+       s.Healthy(2);
+       s.keepers["keeper1"].publishes = false;
+     },
      [](Sim& s) {
        EXPECT_TRUE(s.cd.keepers.at("keeper1").status.healthy);
        EXPECT_EQ(s.state.keeper_error_timers.count("keeper1"), 1u);
      }},
     {"frozen infoUID goes stale after sleepInterval and fails after failInterval",
-     [](Sim& s) { s.Healthy(1); s.keepers["keeper1"].frozen = true; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.keepers["keeper1"].frozen = true;
+     },
      [](Sim& s) {
        EXPECT_TRUE(s.cd.keepers.at("keeper1").status.healthy);  // new infoUID: fresh
        s.StepAfter(4s);  // same infoUID, within sleepInterval: still fresh
@@ -50,7 +59,10 @@ const std::vector<Case> kCases = {
        EXPECT_FALSE(s.cd.keepers.at("keeper1").status.healthy);
      }},
     {"forceFail marks unhealthy for one check and is reset",
-     [](Sim& s) { s.Healthy(1); s.cd.keepers["keeper1"].status.force_fail = true; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.cd.keepers["keeper1"].status.force_fail = true;
+     },
      [](Sim& s) {
        EXPECT_FALSE(s.cd.keepers.at("keeper1").status.healthy);
        EXPECT_FALSE(s.cd.keepers.at("keeper1").status.force_fail);
@@ -83,7 +95,10 @@ const std::vector<Case> kCases = {
        EXPECT_TRUE(s.Decided("ignoring keeper keeper9"));
      }},
     {"new keeper from a fresh info is added",
-     [](Sim& s) { s.Healthy(1); s.keepers["keeper9"]; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.keepers["keeper9"];
+     },
      [](Sim& s) {
        ASSERT_EQ(s.cd.keepers.count("keeper9"), 1u);
        const auto& k = s.cd.keepers.at("keeper9");
@@ -118,7 +133,10 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.state.keeper_error_timers.count("keeper0"), 0u);
      }},
     {"db reporting another uid gets an error timer",
-     [](Sim& s) { s.Healthy(1); s.keepers["keeper1"].reported_db = "dbX"; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.keepers["keeper1"].reported_db = "dbX";
+     },
      [](Sim& s) {
        EXPECT_EQ(s.state.db_error_timers.count("db1"), 1u);
        EXPECT_TRUE(s.Db("db1").status.healthy);  // not yet failInterval
@@ -158,8 +176,7 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.Db("db0").status.cur_synchronous_standbys, std::vector<std::string>{"db1"});
        EXPECT_EQ(s.Db("db1").status.listen_address, "127.0.0.1");
      }},
-    {"not increasing xlogpos is counted and reset",
-     [](Sim& s) { s.Healthy(1); },
+    {"not increasing xlogpos is counted and reset", [](Sim& s) { s.Healthy(1); },
      [](Sim& s) {
        EXPECT_EQ(s.state.db_not_increasing_xlog_pos.at("db1"), 1);
        s.StepAfter(5s);
@@ -169,16 +186,26 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.state.db_not_increasing_xlog_pos.count("db1"), 0u);
      }},
     {"lastHealthyTime advances only while healthy",
-     [](Sim& s) { s.Healthy(1); s.clock.Advance(1h); s.FailKeeper("keeper1"); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.clock.Advance(1h);
+       s.FailKeeper("keeper1");
+     },
      [](Sim& s) {
        EXPECT_EQ(s.cd.keepers.at("keeper0").status.last_healthy_time, s.clock.WallNow());
        EXPECT_EQ(s.cd.keepers.at("keeper1").status.last_healthy_time, s.clock.WallNow() - 1h);
      }},
     {"new proxy counts as active",
-     [](Sim& s) { s.Healthy(1); s.AddProxy("proxy1"); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.AddProxy("proxy1");
+     },
      [](Sim& s) { EXPECT_EQ(s.view.active_proxies.count("proxy1"), 1u); }},
     {"proxy with frozen info is inactive after twice its timeout",
-     [](Sim& s) { s.Healthy(1); s.proxies["proxy0"].frozen = true; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.proxies["proxy0"].frozen = true;
+     },
      [](Sim& s) {
        s.StepAfter(29s);
        EXPECT_EQ(s.view.active_proxies.count("proxy0"), 1u);
@@ -187,7 +214,10 @@ const std::vector<Case> kCases = {
        EXPECT_TRUE(s.Decided("proxy proxy0 is inactive"));
      }},
     {"vanished proxy is dropped from the history",
-     [](Sim& s) { s.Healthy(1); s.AddProxy("proxy1"); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.AddProxy("proxy1");
+     },
      [](Sim& s) {
        s.proxies["proxy1"].publishes = false;
        s.StepAfter(5s);

@@ -39,8 +39,7 @@ void Chosen(Sim& s, ClusterSpec spec, const std::string& init_mode) {
 }
 
 const std::vector<Case> kCases = {
-    {"new: a random keeper gets the new master db",
-     [](Sim& s) { Initializing(s, Spec("new")); },
+    {"new: a random keeper gets the new master db", [](Sim& s) { Initializing(s, Spec("new")); },
      [](Sim& s) {
        ASSERT_EQ(s.Master(), "new0");
        const DB& db = s.Db("new0");
@@ -105,8 +104,7 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_EQ(s.cd.cluster.status.phase, cluster::kPhaseNormal);
-       EXPECT_EQ(s.cd.cluster.spec.pg_parameters,
-                 (cluster::PGParameters{{"work_mem", "4MB"}}));
+       EXPECT_EQ(s.cd.cluster.spec.pg_parameters, (cluster::PGParameters{{"work_mem", "4MB"}}));
      }},
     {"new: initTimeout exceeded drops the db to try another keeper",
      [](Sim& s) {
@@ -147,8 +145,7 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.Master(), "db0");
        EXPECT_EQ(s.cd.cluster.status.phase, cluster::kPhaseInitializing);
      }},
-    {"pitr: a random keeper restores as master",
-     [](Sim& s) { Initializing(s, Spec("pitr")); },
+    {"pitr: a random keeper restores as master", [](Sim& s) { Initializing(s, Spec("pitr")); },
      [](Sim& s) {
        const DB& db = s.Db("new0");
        EXPECT_EQ(db.spec.init_mode, cluster::kInitModePITR);
@@ -161,9 +158,9 @@ const std::vector<Case> kCases = {
      [](Sim& s) {
        ClusterSpec spec = Spec("pitr");
        spec.role = cluster::kRoleStandby;
-       spec.standby_config = cluster::StandbyConfig{
-           cluster::StandbySettings{"host=remote port=5432", "slot1", ""},
-           cluster::ArchiveRecoverySettings{"cp /arch/%f %p"}};
+       spec.standby_config =
+           cluster::StandbyConfig{cluster::StandbySettings{"host=remote port=5432", "slot1", ""},
+                                  cluster::ArchiveRecoverySettings{"cp /arch/%f %p"}};
        Initializing(s, spec);
      },
      [](Sim& s) {

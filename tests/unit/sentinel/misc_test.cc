@@ -32,54 +32,68 @@ TEST_P(InvariantTest, Check) {
 
 const std::vector<InvCase> kInvCases = {
     {"healthy view is fine", [](auto&, auto&, auto&) {}, ""},
-    {"second master", [](auto&, ClusterData& n, auto&) {
+    {"second master",
+     [](auto&, ClusterData& n, auto&) {
        n.dbs["db1"].spec.role = cluster::kRoleMaster;
        n.dbs["db1"].spec.follow_config.reset();
        n.dbs["db0"].spec.followers = {"db2"};
-     }, "db db1 became master-type"},
+     },
+     "db db1 became master-type"},
     {"master missing", [](auto&, ClusterData& n, auto&) { n.cluster.status.master = "dbX"; },
      "cluster master \"dbX\" is not a db"},
-    {"proxy routed to a non master", [](auto&, ClusterData& n, auto&) {
-       n.proxy.spec.master_db_uid = "db1";
-     }, "proxies are told master db1"},
-    {"standby follows missing db", [](auto&, ClusterData& n, auto&) {
-       n.dbs["db1"].spec.follow_config->db_uid = "dbX";
-     }, "follows missing db"},
-    {"sync standby missing", [](auto&, ClusterData& n, auto&) {
+    {"proxy routed to a non master",
+     [](auto&, ClusterData& n, auto&) { n.proxy.spec.master_db_uid = "db1"; },
+     "proxies are told master db1"},
+    {"standby follows missing db",
+     [](auto&, ClusterData& n, auto&) { n.dbs["db1"].spec.follow_config->db_uid = "dbX"; },
+     "follows missing db"},
+    {"sync standby missing",
+     [](auto&, ClusterData& n, auto&) {
        n.dbs["db0"].spec.synchronous_standbys = {"dbX"};
        n.dbs["db0"].generation = 2;
-     }, "missing synchronous standby dbX"},
+     },
+     "missing synchronous standby dbX"},
     {"db generation decreases", [](ClusterData& p, auto&, auto&) { p.dbs["db1"].generation = 5; },
      "generation went back"},
-    {"spec changed without bump", [](auto&, ClusterData& n, auto&) {
-       n.dbs["db1"].spec.use_pg_rewind = true;
-     }, "without a generation bump"},
+    {"spec changed without bump",
+     [](auto&, ClusterData& n, auto&) { n.dbs["db1"].spec.use_pg_rewind = true; },
+     "without a generation bump"},
     {"proxy generation decreases", [](ClusterData& p, auto&, auto&) { p.proxy.generation = 9; },
      "proxy generation went back"},
-    {"master switch without empty generation", [](ClusterData& p, ClusterData& n, auto&) {
+    {"master switch without empty generation",
+     [](ClusterData& p, ClusterData& n, auto&) {
        p.proxy.spec.master_db_uid = "db1";
        n.proxy.generation = 3;
-     }, "without an empty-master generation"},
-    {"master published before proxies acked", [](ClusterData& p, ClusterData& n, auto& a) {
+     },
+     "without an empty-master generation"},
+    {"master published before proxies acked",
+     [](ClusterData& p, ClusterData& n, auto& a) {
        p.proxy.spec.master_db_uid = "";
        p.proxy.generation = 3;
        n.proxy.generation = 4;
        a["proxy0"].generation = 2;
-     }, "while active proxy proxy0 is at generation 2"},
-    {"master published after proxies acked", [](ClusterData& p, ClusterData& n, auto& a) {
+     },
+     "while active proxy proxy0 is at generation 2"},
+    {"master published after proxies acked",
+     [](ClusterData& p, ClusterData& n, auto& a) {
        p.proxy.spec.master_db_uid = "";
        p.proxy.generation = 3;
        n.proxy.generation = 4;
        a["proxy0"].generation = 3;
-     }, ""},
-    {"follower that does not follow", [](auto&, ClusterData& n, auto&) {
+     },
+     ""},
+    {"follower that does not follow",
+     [](auto&, ClusterData& n, auto&) {
        n.dbs["db1"].spec.followers = {"db2"};
        n.dbs["db1"].generation = 2;
-     }, "lists follower db2 that does not follow it"},
-    {"master followers incomplete", [](auto&, ClusterData& n, auto&) {
+     },
+     "lists follower db2 that does not follow it"},
+    {"master followers incomplete",
+     [](auto&, ClusterData& n, auto&) {
        n.dbs["db0"].spec.followers = {"db1"};
        n.dbs["db0"].generation = 2;
-     }, "master db db0 followers"},
+     },
+     "master db db0 followers"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Sentinel, InvariantTest, ::testing::ValuesIn(kInvCases),

@@ -16,7 +16,7 @@ TEST(Scenario, AsyncFailoverEndToEnd) {
   EXPECT_EQ(s.Master(), "db0");
   EXPECT_TRUE(s.cd.keepers.at("keeper0").status.healthy);
   s.StepAfter(10s);
-  EXPECT_EQ(s.Master(), "db0");  // failInterval not yet passed
+  EXPECT_EQ(s.Master(), "db0");      // failInterval not yet passed
   s.proxies["proxy0"].acks = false;  // the proxy is slow to apply the next generation
   s.StepAfter(11s);
   SCOPED_TRACE(s.Decisions());
@@ -39,8 +39,9 @@ TEST(Scenario, AsyncFailoverEndToEnd) {
   // keeper0 comes back: it is free and gets a resync standby of db2.
   s.keepers["keeper0"].publishes = true;
   s.StepAfter(5s);
-  EXPECT_TRUE(s.Decided("adding new standby db new0 on free keeper keeper0 (resync from master "
-                        "db2)"));
+  EXPECT_TRUE(
+      s.Decided("adding new standby db new0 on free keeper keeper0 (resync from master "
+                "db2)"));
   EXPECT_EQ(s.Db("new0").spec.init_mode, cluster::kInitModeResync);
   s.StepAfter(5s);  // the keeper resynced and reports the generation: the standby is good
   EXPECT_EQ(s.Db("new0").spec.init_mode, cluster::kInitModeNone);

@@ -21,7 +21,10 @@ const std::vector<Case> kCases = {
     {"keepers publishing: one sleepInterval", [](Sim& s) { s.Healthy(2); },
      [](Sim& s) { EXPECT_EQ(Delay(s), 5s); }},
     {"a silent keeper is checked just after failInterval, not up to a sleepInterval later",
-     [](Sim& s) { s.Healthy(1); s.keepers["keeper1"].frozen = true; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.keepers["keeper1"].frozen = true;
+     },
      [](Sim& s) {
        // keeper1's info was first seen now and never changes again.
        EXPECT_EQ(Delay(s), 5s);
@@ -34,8 +37,7 @@ const std::vector<Case> kCases = {
        // Failed keepers have no deadline left.
        EXPECT_EQ(Delay(s), 5s);
      }},
-    {"a keeper that vanished counts from its last sign of life",
-     [](Sim& s) { s.Healthy(1); },
+    {"a keeper that vanished counts from its last sign of life", [](Sim& s) { s.Healthy(1); },
      [](Sim& s) {
        s.keepers["keeper1"].publishes = false;
        s.StepAfter(5s);  // no info: the timer starts from the check that saw its last change
@@ -51,7 +53,10 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) { EXPECT_EQ(Delay(s), 5s); }},
     {"a db reported unhealthy is checked just after failInterval",
-     [](Sim& s) { s.Healthy(1); s.keepers["keeper1"].pg_healthy = false; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.keepers["keeper1"].pg_healthy = false;
+     },
      [](Sim& s) {
        EXPECT_TRUE(s.Db("db1").status.healthy);
        s.StepAfter(17s);
@@ -59,8 +64,7 @@ const std::vector<Case> kCases = {
        s.StepAfter(Delay(s));
        EXPECT_FALSE(s.Db("db1").status.healthy);
      }},
-    {"a deadline already passed never makes the loop spin",
-     [](Sim& s) { s.Healthy(1); },
+    {"a deadline already passed never makes the loop spin", [](Sim& s) { s.Healthy(1); },
      [](Sim& s) {
        s.state.keeper_error_timers["keeper1"] = s.clock.Now() - 60s;
        EXPECT_EQ(Delay(s), 20ms);
@@ -84,16 +88,17 @@ const std::vector<Case> kCases = {
     {"asynchronous replication is never settling", [](Sim& s) { s.Healthy(2); },
      [](Sim& s) { EXPECT_FALSE(SyncStandbysSettling(s.cd)); }},
     {"a dead synchronous standby makes the set settle",
-     [](Sim& s) { s.HealthySync(2); s.FailKeeper("keeper1"); },
+     [](Sim& s) {
+       s.HealthySync(2);
+       s.FailKeeper("keeper1");
+     },
      [](Sim& s) { EXPECT_TRUE(SyncStandbysSettling(s.cd)); }},
-    {"a listed standby not yet in sync makes the set settle",
-     [](Sim& s) { s.HealthySync(2); },
+    {"a listed standby not yet in sync makes the set settle", [](Sim& s) { s.HealthySync(2); },
      [](Sim& s) {
        s.cd.dbs.at("db0").spec.synchronous_standbys = {"db1", "db2"};
        EXPECT_TRUE(SyncStandbysSettling(s.cd));
      }},
-    {"the fake standby makes the set settle",
-     [](Sim& s) { s.HealthySync(2); },
+    {"the fake standby makes the set settle", [](Sim& s) { s.HealthySync(2); },
      [](Sim& s) {
        auto& m = s.cd.dbs.at("db0");
        m.spec.synchronous_standbys.clear();

@@ -63,17 +63,14 @@ void Sim::AddMaster(const std::string& uid, const std::string& keeper) {
   cd.cluster.status.master = uid;
 }
 
-void Sim::AddStandby(const std::string& uid, const std::string& keeper,
-                     const std::string& master) {
+void Sim::AddStandby(const std::string& uid, const std::string& keeper, const std::string& master) {
   DB db = BaseDb(uid, keeper);
   db.spec.role = cluster::kRoleStandby;
   db.spec.follow_config = cluster::FollowConfig{cluster::kFollowInternal, master, {}, {}};
   cd.dbs[uid] = db;
 }
 
-void Sim::AddProxy(const std::string& uid) {
-  proxies[uid].generation = cd.proxy.generation;
-}
+void Sim::AddProxy(const std::string& uid) { proxies[uid].generation = cd.proxy.generation; }
 
 void Sim::Finish() {
   internal::SetDBSpecFromClusterSpec(cd);

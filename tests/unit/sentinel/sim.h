@@ -14,8 +14,8 @@
 #include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/ids.h"
-#include "gtest/gtest.h"
 #include "fmt/format.h"
+#include "gtest/gtest.h"
 #include "sentinel/cluster_view.h"
 
 namespace stolon::sentinel::testing {
@@ -30,9 +30,9 @@ inline constexpr uint64_t kXLog = 0x3000060;
 
 // What a simulated keeper publishes.
 struct KeeperSim {
-  bool publishes = true;     // false: the info disappears from the store (TTL expired)
-  bool frozen = false;       // true: the info stays but its infoUID never changes
-  bool converges = true;     // reports the db's current spec generation
+  bool publishes = true;  // false: the info disappears from the store (TTL expired)
+  bool frozen = false;    // true: the info stays but its infoUID never changes
+  bool converges = true;  // reports the db's current spec generation
   bool pg_healthy = true;
   bool has_pg_state = true;
   std::optional<std::string> reported_db;  // overrides the db uid the keeper claims to run

@@ -40,11 +40,15 @@ const std::vector<Case> kCases = {
      [](Sim& s) {
        EXPECT_EQ(s.cd.proxy.spec.master_db_uid, "");
        EXPECT_EQ(s.cd.proxy.generation, 3);
-       EXPECT_TRUE(s.Decided("waiting for proxies to be converged to the current generation 3: "
-                             "[proxy0 at generation 2]"));
+       EXPECT_TRUE(
+           s.Decided("waiting for proxies to be converged to the current generation 3: "
+                     "[proxy0 at generation 2]"));
      }},
     {"publishes the master once every active proxy acknowledged",
-     [](Sim& s) { JustElected(s); s.proxies["proxy0"].acks = true; },
+     [](Sim& s) {
+       JustElected(s);
+       s.proxies["proxy0"].acks = true;
+     },
      [](Sim& s) {
        EXPECT_EQ(s.cd.proxy.spec.master_db_uid, "db1");
        EXPECT_EQ(s.cd.proxy.generation, 4);
@@ -63,17 +67,26 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.cd.proxy.spec.master_db_uid, "db1");
      }},
     {"no proxies at all publishes at once",
-     [](Sim& s) { JustElected(s); s.proxies.clear(); },
+     [](Sim& s) {
+       JustElected(s);
+       s.proxies.clear();
+     },
      [](Sim& s) { EXPECT_EQ(s.cd.proxy.spec.master_db_uid, "db1"); }},
     {"enabled proxies follow the active proxies",
-     [](Sim& s) { s.Healthy(1); s.AddProxy("proxy1"); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.AddProxy("proxy1");
+     },
      [](Sim& s) {
        EXPECT_EQ(s.cd.proxy.spec.enabled_proxies, V({"proxy0", "proxy1"}));
        EXPECT_EQ(s.cd.proxy.generation, 3);
        EXPECT_EQ(s.cd.proxy.change_time, s.clock.WallNow());
      }},
     {"old master is removed once the new master is healthy and converged",
-     [](Sim& s) { JustElected(s); s.proxies["proxy0"].acks = true; },
+     [](Sim& s) {
+       JustElected(s);
+       s.proxies["proxy0"].acks = true;
+     },
      [](Sim& s) {
        EXPECT_FALSE(s.HasDb("db0"));
        EXPECT_TRUE(s.Decided("removing old master db db0 on keeper keeper0"));
@@ -120,13 +133,19 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) { EXPECT_EQ(s.cd.keepers.count("keeper9"), 1u); }},
     {"standby with another systemID is removed",
-     [](Sim& s) { s.Healthy(2); s.keepers["keeper1"].system_id = "999"; },
+     [](Sim& s) {
+       s.Healthy(2);
+       s.keepers["keeper1"].system_id = "999";
+     },
      [](Sim& s) {
        EXPECT_FALSE(s.HasDb("db1"));
        EXPECT_TRUE(s.Decided("removing invalid db db1 on keeper keeper1: its systemID 999"));
      }},
     {"timeline ahead of the master is a different branch",
-     [](Sim& s) { s.Healthy(1); s.keepers["keeper1"].timeline = 2; },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.keepers["keeper1"].timeline = 2;
+     },
      [](Sim& s) {
        EXPECT_FALSE(s.HasDb("db1"));
        EXPECT_TRUE(s.Decided("its timeline 2 is ahead of the master's 1"));
@@ -140,8 +159,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_FALSE(s.HasDb("db1"));
-       EXPECT_TRUE(s.Decided("timeline 2 forked at 0/2000100 while the master's forked at "
-                             "0/2000000"));
+       EXPECT_TRUE(
+           s.Decided("timeline 2 forked at 0/2000100 while the master's forked at "
+                     "0/2000000"));
      }},
     {"same timeline and switchpoint is valid",
      [](Sim& s) {
@@ -160,8 +180,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_FALSE(s.HasDb("db1"));
-       EXPECT_TRUE(s.Decided("the master left timeline 1 at 0/3000050 but this db is at "
-                             "0/3000060"));
+       EXPECT_TRUE(
+           s.Decided("the master left timeline 1 at 0/3000050 but this db is at "
+                     "0/3000060"));
      }},
     {"master left our timeline after our position: still valid",
      [](Sim& s) {
@@ -181,8 +202,9 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) {
        EXPECT_FALSE(s.HasDb("db1"));
-       EXPECT_TRUE(s.Decided("needs WAL segment 0000000000000003 but the master's oldest is "
-                             "0000000000000004"));
+       EXPECT_TRUE(
+           s.Decided("needs WAL segment 0000000000000003 but the master's oldest is "
+                     "0000000000000004"));
      }},
     {"standby not advancing for 10 checks only is kept",
      [](Sim& s) {
@@ -205,7 +227,10 @@ const std::vector<Case> kCases = {
      },
      [](Sim& s) { EXPECT_TRUE(s.HasDb("db1")); }},
     {"free keeper gets a resync standby",
-     [](Sim& s) { s.Healthy(1); s.AddKeeper("keeper5"); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.AddKeeper("keeper5");
+     },
      [](Sim& s) {
        ASSERT_TRUE(s.HasDb("new0"));
        const DB& db = s.Db("new0");
@@ -218,11 +243,19 @@ const std::vector<Case> kCases = {
        EXPECT_TRUE(s.Decided("adding new standby db new0 on free keeper keeper5"));
      }},
     {"unhealthy free keeper gets nothing",
-     [](Sim& s) { s.Healthy(1); s.AddKeeper("keeper5"); s.FailKeeper("keeper5"); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.AddKeeper("keeper5");
+       s.FailKeeper("keeper5");
+     },
      [](Sim& s) { EXPECT_FALSE(s.HasDb("new0")); }},
     {"standby that never reported counts as converging",
      [](Sim& s) {
-       s.Healthy(2, [] { ClusterSpec c = BaseSpec(); c.max_standbys_per_sender = 2; return c; }());
+       s.Healthy(2, [] {
+         ClusterSpec c = BaseSpec();
+         c.max_standbys_per_sender = 2;
+         return c;
+       }());
        s.cd.dbs["db2"].status.current_generation = 0;
        s.keepers["keeper2"].has_pg_state = false;
        s.AddKeeper("keeper5");
@@ -230,7 +263,11 @@ const std::vector<Case> kCases = {
      [](Sim& s) { EXPECT_FALSE(s.HasDb("new0")); }},
     {"lowered maxStandbysPerSender removes excess good standbys",
      [](Sim& s) {
-       s.Healthy(3, [] { ClusterSpec c = BaseSpec(); c.max_standbys_per_sender = 1; return c; }());
+       s.Healthy(3, [] {
+         ClusterSpec c = BaseSpec();
+         c.max_standbys_per_sender = 1;
+         return c;
+       }());
      },
      [](Sim& s) {
        EXPECT_EQ(s.cd.dbs.size(), 2u);
@@ -238,7 +275,11 @@ const std::vector<Case> kCases = {
      }},
     {"failed standby removed once enough good standbys exist",
      [](Sim& s) {
-       s.Healthy(3, [] { ClusterSpec c = BaseSpec(); c.max_standbys_per_sender = 2; return c; }());
+       s.Healthy(3, [] {
+         ClusterSpec c = BaseSpec();
+         c.max_standbys_per_sender = 2;
+         return c;
+       }());
        s.FailKeeper("keeper3");
      },
      [](Sim& s) {
@@ -248,7 +289,10 @@ const std::vector<Case> kCases = {
        EXPECT_TRUE(s.Decided("removing non good standby db db3"));
      }},
     {"failed standby kept while good standbys are below the maximum",
-     [](Sim& s) { s.Healthy(2); s.FailKeeper("keeper2"); },
+     [](Sim& s) {
+       s.Healthy(2);
+       s.FailKeeper("keeper2");
+     },
      [](Sim& s) { EXPECT_TRUE(s.HasDb("db2")); }},
     {"synchronous standby is never removed by the standby count",
      [](Sim& s) {
@@ -291,7 +335,10 @@ const std::vector<Case> kCases = {
        EXPECT_TRUE(s.Decided("db db0 spec changed: generation 2"));
      }},
     {"unchanged dbs keep generation and changeTime",
-     [](Sim& s) { s.Healthy(1); s.clock.Advance(1h); },
+     [](Sim& s) {
+       s.Healthy(1);
+       s.clock.Advance(1h);
+     },
      [](Sim& s) {
        EXPECT_EQ(s.cd.change_time, s.clock.WallNow());
        for (const auto& [uid, db] : s.cd.dbs) {

@@ -7,10 +7,10 @@
 #include <functional>
 
 #include "cluster/json.h"
-#include "spdlog/sinks/ringbuffer_sink.h"
-#include "spdlog/spdlog.h"
 #include "sentinel/daemon.h"
 #include "sentinel/daemon_check.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
 #include "store/kv_store_wrapper.h"
 #include "store/mem_kv_store.h"
 #include "store/store.h"
@@ -75,9 +75,8 @@ class CheckTest : public ::testing::Test {
         rng_(7) {}
 
   std::unique_ptr<SentinelChecker> Checker(std::optional<cluster::ClusterSpec> initial = {}) {
-    return std::make_unique<SentinelChecker>(store_, leadership_,
-                                             CheckerOptions{"sent0001", std::move(initial)},
-                                             clock_, ids_, rng_);
+    return std::make_unique<SentinelChecker>(
+        store_, leadership_, CheckerOptions{"sent0001", std::move(initial)}, clock_, ids_, rng_);
   }
 
   std::optional<store::Versioned<cluster::ClusterData>> Cd() {

@@ -50,7 +50,8 @@ TEST(ChangeNotifierTest, RetriesAWatchThatCannotBeCreated) {
   FaultyKvStore kv(mem);
   kv.SetFailing(KvOp::kWatch, true);
   std::atomic<int> calls{0};
-  ChangeNotifier n(kv, "p/key", [&](const auto&) { calls.fetch_add(1); }, 50ms);
+  ChangeNotifier n(
+      kv, "p/key", [&](const auto&) { calls.fetch_add(1); }, 50ms);
   std::this_thread::sleep_for(200ms);
   EXPECT_GE(kv.failed_calls(), 2);
   kv.SetFailing(KvOp::kWatch, false);
@@ -63,7 +64,9 @@ TEST(ChangeNotifierTest, RetriesAWatchThatCannotBeCreated) {
 TEST(ChangeNotifierTest, StopsPromptly) {
   MemKvStore kv;
   const auto start = std::chrono::steady_clock::now();
-  { ChangeNotifier n(kv, "p", [](const auto&) {}); }
+  {
+    ChangeNotifier n(kv, "p", [](const auto&) {});
+  }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 

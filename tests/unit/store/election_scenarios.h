@@ -38,8 +38,14 @@ inline bool Eventually(const std::function<bool()>& pred, std::chrono::milliseco
 // Two candidates on their own (fault-injectable) clients.
 struct Candidates {
   Candidates(const OpenKv& open, const std::string& prefix, ElectionOptions o)
-      : kv_a(open()), kv_b(open()), reader(open()), fa(*kv_a), fb(*kv_b),
-        a(fa, prefix, o), b(fb, prefix, o), prefix(prefix) {}
+      : kv_a(open()),
+        kv_b(open()),
+        reader(open()),
+        fa(*kv_a),
+        fb(*kv_b),
+        a(fa, prefix, o),
+        b(fb, prefix, o),
+        prefix(prefix) {}
   std::unique_ptr<KvStore> kv_a, kv_b, reader;
   FaultyKvStore fa, fb;
   Election a, b;
@@ -52,11 +58,13 @@ struct Candidates {
   // Waits for exactly one leader; checks that both are never leaders at once.
   Election* WaitOneLeader(std::chrono::milliseconds timeout) {
     Election* leader = nullptr;
-    Eventually([&] {
-      EXPECT_FALSE(a.IsLeader() && b.IsLeader()) << "two leaders";
-      leader = a.IsLeader() ? &a : b.IsLeader() ? &b : nullptr;
-      return leader != nullptr;
-    }, timeout);
+    Eventually(
+        [&] {
+          EXPECT_FALSE(a.IsLeader() && b.IsLeader()) << "two leaders";
+          leader = a.IsLeader() ? &a : b.IsLeader() ? &b : nullptr;
+          return leader != nullptr;
+        },
+        timeout);
     return leader;
   }
 };

@@ -21,7 +21,9 @@ class MemElectionTest : public ::testing::Test {
 TEST_F(MemElectionTest, NoLeaderWithoutCandidates) {
   testing::NoLeaderWithoutCandidates(Open(), "c/sentinel-leader");
 }
-TEST_F(MemElectionTest, ExactlyOneLeader) { testing::ExactlyOneLeader(Open(), "c/sentinel-leader"); }
+TEST_F(MemElectionTest, ExactlyOneLeader) {
+  testing::ExactlyOneLeader(Open(), "c/sentinel-leader");
+}
 TEST_F(MemElectionTest, TakeoverWhenLeaderLosesTheStore) {
   testing::TakeoverWhenLeaderLosesTheStore(Open(), "c/sentinel-leader");
 }

@@ -44,7 +44,8 @@ TEST(CheckStoreBackendTest, Messages) {
   for (const char* b : {"etcd", "etcdv2", "consul", "kubernetes"}) {
     auto s = CheckStoreBackend(b);
     EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << b;
-    EXPECT_THAT(std::string(s.message()), HasSubstr("not supported yet by stolon-cpp: use --store-backend=etcdv3"));
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("not supported yet by stolon-cpp: use --store-backend=etcdv3"));
   }
   auto s = CheckStoreBackend("zookeeper");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);

@@ -1,8 +1,7 @@
 // Domain Store TTL floor (MinTTL 20s) on MemKvStore with a FakeClock.
-#include "store/store.h"
-
 #include "gtest/gtest.h"
 #include "store/mem_kv_store.h"
+#include "store/store.h"
 
 namespace stolon::store {
 namespace {
