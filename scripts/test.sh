@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds (warnings are errors), runs every test with
 # ctest, then builds and runs the same suite with AddressSanitizer + UndefinedBehaviorSanitizer.
+# Before building it checks that every C++ file is formatted to .clang-format (scripts/format.sh).
 #   scripts/test.sh              everything
 #   STOLON_SKIP_SANITIZE=1 ...   skip the sanitizer pass (local iteration only; CI runs it)
 #   CTEST_ARGS="-R store" ...    extra ctest arguments for both passes
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/setup.sh
+# Formatting first: it takes seconds and a failure names the files.
+scripts/format.sh --check
 
 build() {  # build <dir> <cmake args...>
   local dir=$1; shift
