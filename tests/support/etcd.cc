@@ -3,7 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <thread>
 
 namespace stolon::testing {
 
@@ -109,9 +113,38 @@ void EtcdCluster::Stop(int i) {
   if (p) p->Stop(SIGTERM, std::chrono::seconds(10));
 }
 
+namespace {
+
+// True when every thread of `pid` is stopped (state T in /proc/<pid>/task/*/stat).
+bool AllThreadsStopped(pid_t pid) {
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  int seen = 0;
+  for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(t.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;  // the thread just exited
+    const auto paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size()) return false;
+    const char state = line[paren + 2];
+    if (state != 'T' && state != 't') return false;
+    ++seen;
+  }
+  return !ec && seen > 0;
+}
+
+}  // namespace
+
 void EtcdCluster::Freeze(int i) {
   auto& p = members_.at(static_cast<size_t>(i)).process;
-  if (p) p->Signal(SIGSTOP);
+  if (!p) return;
+  p->Signal(SIGSTOP);
+  // kill() returns before the stop has reached every thread: a thread running on the other CPU
+  // (or on a vCPU the host has not scheduled) can still answer a request sent right after. Wait,
+  // bounded, until all threads are stopped, so a test's next call really meets a frozen etcd.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!AllThreadsStopped(p->pid()) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void EtcdCluster::Thaw(int i) {
