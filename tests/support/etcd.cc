@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
-#include <thread>
 
 namespace stolon::testing {
 
@@ -142,9 +141,8 @@ void EtcdCluster::Freeze(int i) {
   // kill() returns before the stop has reached every thread: a thread running on the other CPU
   // (or on a vCPU the host has not scheduled) can still answer a request sent right after. Wait,
   // bounded, until all threads are stopped, so a test's next call really meets a frozen etcd.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (!AllThreadsStopped(p->pid()) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  WaitFor([&] { return AllThreadsStopped(p->pid()); }, std::chrono::seconds(2),
+          std::chrono::milliseconds(1));
 }
 
 void EtcdCluster::Thaw(int i) {
