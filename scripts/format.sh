@@ -11,11 +11,10 @@ else  # an exported tree without .git
   mapfile -t files < <(find apps bench src tests -name '*.cc' -o -name '*.h' | sort)
 fi
 if [[ ${1:-} == --check ]]; then
-  bad=()
-  for f in "${files[@]}"; do
-    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
-  done
-  if ((${#bad[@]})); then
+  # One clang-format for all files (it reports every file); the files are read off its messages.
+  if ! out=$(clang-format --dry-run -Werror "${files[@]}" 2>&1); then
+    mapfile -t bad < <(sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: .*/\1/p' <<<"$out" | sort -u)
+    ((${#bad[@]})) || bad=("$out")  # not a formatting message: show it as it is
     echo "format: ${#bad[@]} file(s) not formatted to .clang-format: ${bad[*]}; run scripts/format.sh" >&2
     exit 1
   fi
