@@ -100,8 +100,16 @@ TEST(EtcdClusterTest, OneMemberDownThenQuorumLostThenRecovered) {
   EXPECT_TRUE(WaitFor([&] { return kv->Get("ha/k").ok(); }, 15s)) << "store did not recover";
   auto got = kv->Get("ha/k");
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ((*got)->value, "v2");  // the write without quorum did not happen
-  EXPECT_TRUE(kv->Put("ha/k", "v4", std::nullopt).ok());
+  // The calls without quorum reported failure, but a timeout means "outcome unknown": a leader
+  // that had appended the Put or the swap to its log before stepping down may win the election
+  // now (its log is the longest) and commit it. Anything else would be a write from nowhere.
+  EXPECT_TRUE((*got)->value == "v2" || (*got)->value == "v3") << (*got)->value;
+  // Restarted members can force one more election (etcd 3.4 runs without pre-vote, and the
+  // member left alone has raised its term): a write may wait for it, as after the first kill.
+  absl::Status put = absl::UnknownError("not tried");
+  EXPECT_TRUE(
+      WaitFor([&] { return (put = kv->Put("ha/k", "v4", std::nullopt).status()).ok(); }, 10s))
+      << put;
   EXPECT_TRUE(testing::Eventually([&] { return a.IsLeader() != b.IsLeader(); }, 3 * ttl + 5s))
       << "election did not recover";
   a.Stop();
