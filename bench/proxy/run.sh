@@ -224,9 +224,10 @@ for w in "${WORKLOADS[@]}"; do
   done
 done
 if [[ -n ${port_of[haproxy]:-} ]]; then
-  # Each of our targets against HAProxy, two views of the same runs: the ratio of the two medians,
-  # and the median of the per-round ratios. In a round the two proxies run within a minute of each
-  # other, so the second cancels the slow drift of this shared machine that separate medians keep.
+  # Each of our targets against HAProxy, three views of the same runs: the ratio of the two medians,
+  # and the median and geometric mean of the per-round ratios. In a round the two proxies run within
+  # a minute of each other, so the per-round (paired) views cancel the slow drift of this shared
+  # machine that separate medians keep.
   for t in "${targets[@]}"; do
     [[ $t == direct || $t == haproxy ]] && continue
     echo
@@ -235,8 +236,10 @@ if [[ -n ${port_of[haproxy]:-} ]]; then
 import statistics, sys
 t, w, mt, mh = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 per_round = [float(a) / float(b) for a, b in zip(sys.argv[5].split(), sys.argv[6].split())]
-print("%s / haproxy TPS, pgbench %s: %.2f (ratio of medians); %.2f (median of per-round ratios: %s)"
-      % (t, w, mt / mh, statistics.median(per_round), " ".join("%.2f" % r for r in per_round)))
+print("%s / haproxy TPS, pgbench %s: %.2f (ratio of medians); %.2f (median of per-round ratios: %s);"
+      " %.2f (geometric mean of them); %d of %d rounds >= 1"
+      % (t, w, mt / mh, statistics.median(per_round), " ".join("%.2f" % r for r in per_round),
+         statistics.geometric_mean(per_round), sum(r >= 1 for r in per_round), len(per_round)))
 PY
     done
     for w in "${WORKLOADS[@]}"; do
