@@ -9,35 +9,28 @@
 namespace stolon {
 namespace {
 
-// Upper-case level names as zap prints them.
+// Upper-case level names as zap prints them (zap has no trace level: trace prints as DEBUG).
+std::string_view ZapLevelName(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return "DEBUG";
+    case spdlog::level::warn:
+      return "WARN";
+    case spdlog::level::err:
+      return "ERROR";
+    case spdlog::level::critical:
+      return "FATAL";
+    default:
+      return "INFO";
+  }
+}
+
 class UpperLevelFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    std::string_view name;
-    switch (msg.level) {
-      case spdlog::level::trace:
-        name = "DEBUG";
-        break;
-      case spdlog::level::debug:
-        name = "DEBUG";
-        break;
-      case spdlog::level::info:
-        name = "INFO";
-        break;
-      case spdlog::level::warn:
-        name = "WARN";
-        break;
-      case spdlog::level::err:
-        name = "ERROR";
-        break;
-      case spdlog::level::critical:
-        name = "FATAL";
-        break;
-      default:
-        name = "INFO";
-        break;
-    }
+    const std::string_view name = ZapLevelName(msg.level);
     dest.append(name.data(), name.data() + name.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
