@@ -505,7 +505,8 @@ Relay::Worker& Relay::LeastLoaded(Worker& self) {
   // Another thread takes the connection only if it serves at least two fewer: handing over costs
   // a wake-up of that thread (the client waits for it), and by one it would only swap the
   // imbalance. The threads' counts stay within two of each other.
-  size_t best_load = self.load() > 0 ? self.load() - 1 : 0;
+  const size_t own = self.load();  // other threads may add to it meanwhile: read it once
+  size_t best_load = own > 0 ? own - 1 : 0;
   for (auto& w : workers_) {
     const size_t l = w->load();
     if (l < best_load) {
