@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
@@ -97,7 +98,20 @@ class ReachabilityLog {
   std::optional<bool> last_;
 };
 
-postgresql::ManagerConfig MakeManagerConfig(const KeeperConfig& c, Duration request_timeout) {
+// How long a stop of postgres may take before it escalates (see postgresql::StopPlan): a clean
+// shutdown gets failInterval (at least 10s: a shutdown checkpoint of a busy instance), after which
+// the sentinel would treat a silent keeper as failed anyway.
+postgresql::StopTimeouts MakeStopTimeouts(Duration fail_interval) {
+  postgresql::StopTimeouts t;
+  t.clean = std::max(std::chrono::milliseconds(10000),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(fail_interval));
+  t.immediate = std::chrono::milliseconds(10000);
+  t.kill = std::chrono::milliseconds(5000);
+  return t;
+}
+
+postgresql::ManagerConfig MakeManagerConfig(const KeeperConfig& c, Duration request_timeout,
+                                            Duration fail_interval) {
   postgresql::ManagerConfig mc;
   mc.bin_dir = c.pg_bin_path;
   mc.data_dir = c.PgDataDir();
@@ -111,6 +125,7 @@ postgresql::ManagerConfig MakeManagerConfig(const KeeperConfig& c, Duration requ
   mc.repl_password = c.pg_repl_password;
   mc.repl_auth_method = c.pg_repl_auth_method;
   mc.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(request_timeout);
+  mc.stop_timeouts = MakeStopTimeouts(fail_interval);
   return mc;
 }
 
@@ -170,9 +185,11 @@ int RunKeeper(KeeperConfig& config) {
   // The request timeout is fixed for the life of the process (as stolon does): read it once.
   SharedState shared;
   Duration request_timeout = 10s;
+  Duration fail_interval = 20s;
   if (auto cd = store.GetClusterData(); cd.ok() && cd->has_value()) {
     auto spec = (*cd)->cluster.spec.WithDefaults();
     if (spec.request_timeout) request_timeout = *spec.request_timeout;
+    if (spec.fail_interval) fail_interval = *spec.fail_interval;
     if (spec.sleep_interval) shared.set_sleep_interval(*spec.sleep_interval);
   } else if (!cd.ok()) {
     spdlog::warn("cannot read the cluster data at start ({}): using the default request timeout",
@@ -196,7 +213,7 @@ int RunKeeper(KeeperConfig& config) {
   }
 
   std::atomic<bool> stopping{false};
-  postgresql::ManagerConfig mc = MakeManagerConfig(config, request_timeout);
+  postgresql::ManagerConfig mc = MakeManagerConfig(config, request_timeout, fail_interval);
   ManagerInstance sm_pg(mc, MakeRoles(config), &stopping);
   ManagerInstance probe_pg(mc, MakeRoles(config));
 

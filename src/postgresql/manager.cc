@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "fmt/format.h"
 #include "postgresql/command.h"
+#include "postgresql/postmaster.h"
 #include "postgresql/queries.h"
 #include "spdlog/spdlog.h"
 
@@ -289,7 +290,7 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
     return absl::InternalError(
         fmt::format("cannot symlink {}: {}", auto_conf, std::strerror(errno)));
   }
-  ReapChild(milliseconds(0));
+  RETURN_IF_ERROR(ClearStaleLockFiles());
 
   std::vector<std::string> args = {Bin("postgres"), "-D", config_.data_dir, "-c",
                                    "unix_socket_directories=" + config_.socket_dir};
@@ -408,22 +409,138 @@ void Manager::ReapChild(milliseconds wait) {
 }
 
 absl::Status Manager::Stop(bool fast) {
-  spdlog::info("stopping database");
-  std::vector<std::string> argv = {Bin("pg_ctl"),
-                                   "stop",
-                                   "-w",
-                                   "-D",
-                                   config_.data_dir,
-                                   "-o",
-                                   "-c unix_socket_directories=" + config_.socket_dir,
-                                   "-m",
-                                   fast ? "fast" : "smart"};
-  ASSIGN_OR_RETURN(auto r, RunCommand(argv, {}, kPgCtlTimeout));
-  if (r.exit_code != 0) {
-    return absl::InternalError(
-        fmt::format("pg_ctl stop failed (exit {}): {}", r.exit_code, r.Tail()));
+  ASSIGN_OR_RETURN(PostmasterStatus st, PostmasterNow());
+  if (st.liveness != PostmasterLiveness::kAlive) {
+    spdlog::info("database already stopped{}", LogFields({{"found", st.Describe()}}));
+    return absl::OkStatus();
   }
-  ReapChild(milliseconds(10000));
+  const pid_t pid = st.pid_file->pid;
+  spdlog::info("stopping database{}",
+               LogFields({{"pid", std::to_string(pid)}, {"mode", fast ? "fast" : "smart"}}));
+  for (const StopStep& step : StopPlan(fast, config_.stop_timeouts)) {
+    if (step.signal == SIGKILL) {
+      spdlog::warn("database did not stop: killing the postmaster's process group{}",
+                   LogFields({{"pid", std::to_string(pid)}}));
+    } else if (step.signal == SIGQUIT) {
+      spdlog::warn(
+          "database did not stop in time: immediate shutdown (crash recovery at the "
+          "next start){}",
+          LogFields({{"pid", std::to_string(pid)}}));
+    }
+    if (step.group) ::kill(-pid, step.signal);
+    if (::kill(pid, step.signal) != 0 && errno != ESRCH) {
+      return absl::InternalError(
+          fmt::format("cannot signal the postmaster (pid {}): {}", pid, std::strerror(errno)));
+    }
+    ASSIGN_OR_RETURN(bool stopped, WaitPostmasterExit(step.wait));
+    if (stopped) {
+      if (step.signal == SIGKILL) RETURN_IF_ERROR(KillOrphanedBackends(pid));
+      spdlog::info("database stopped{}", LogFields({{"mode", step.mode}}));
+      return absl::OkStatus();
+    }
+  }
+  return absl::DeadlineExceededError(fmt::format("the postmaster (pid {}) survived SIGKILL for {}s",
+                                                 pid, config_.stop_timeouts.kill.count() / 1000));
+}
+
+absl::StatusOr<bool> Manager::WaitPostmasterExit(milliseconds wait) {
+  const auto deadline = SteadyClock::now() + wait;
+  while (true) {
+    ASSIGN_OR_RETURN(PostmasterStatus st, PostmasterNow());
+    if (st.liveness != PostmasterLiveness::kAlive) return true;
+    if (SteadyClock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+absl::Status Manager::KillOrphanedBackends(pid_t postmaster) {
+  // A postmaster killed by SIGKILL cannot tell its backends; they exit when they notice, but a
+  // busy one may keep running (and keep the shared memory attached, which blocks a restart).
+  const std::string dir = CanonicalDataDir();
+  const auto deadline = SteadyClock::now() + config_.stop_timeouts.kill;
+  while (true) {
+    std::vector<pid_t> left = DataDirProcesses(dir, postmaster);
+    if (left.empty()) return absl::OkStatus();
+    if (SteadyClock::now() >= deadline) {
+      return absl::DeadlineExceededError(
+          fmt::format("{} postgres processes of {} survived SIGKILL (first pid {})", left.size(),
+                      dir, left[0]));
+    }
+    for (pid_t p : left) {
+      spdlog::warn("killing a backend left behind by a dead postmaster{}",
+                   LogFields({{"pid", std::to_string(p)}}));
+      ::kill(p, SIGKILL);
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+std::string Manager::CanonicalDataDir() const {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(config_.data_dir, ec);
+  return ec ? config_.data_dir : p.string();
+}
+
+absl::StatusOr<PostmasterStatus> Manager::PostmasterNow() {
+  // A postmaster we started and that exited must be reaped, or it stays a zombie.
+  ReapChild(milliseconds(0));
+  ASSIGN_OR_RETURN(PostmasterStatus st, ReadPostmasterStatus(config_.data_dir));
+  // A zombie whose parent is this process (a postmaster inherited as a subreaper or as PID 1,
+  // after the keeper that started it died) is reaped here: nobody else will.
+  if (st.liveness == PostmasterLiveness::kZombie && st.process.ppid == ::getpid()) {
+    int ws = 0;
+    ::waitpid(st.pid_file->pid, &ws, WNOHANG);
+  }
+  if (IsStale(st.liveness)) {
+    std::string seen = st.Describe();
+    if (seen != stale_logged_) {
+      spdlog::warn("stale postmaster.pid: the database is not running{}",
+                   LogFields({{"found", seen}}));
+      stale_logged_ = seen;
+    }
+  }
+  return st;
+}
+
+absl::Status Manager::ClearStaleLockFiles() {
+  ASSIGN_OR_RETURN(PostmasterStatus st, PostmasterNow());
+  if (st.liveness == PostmasterLiveness::kAlive) {
+    return absl::FailedPreconditionError(fmt::format("cannot start postgres: {}", st.Describe()));
+  }
+  const pid_t dead = st.pid_file ? st.pid_file->pid : 0;
+  RETURN_IF_ERROR(KillOrphanedBackends(dead));
+  if (st.pid_file && st.pid_file->shm_id) {
+    ASSIGN_OR_RETURN(uint64_t attached, ShmAttached(*st.pid_file->shm_id));
+    if (attached > 0) {
+      return absl::FailedPreconditionError(fmt::format(
+          "cannot start postgres: the shared memory of the previous postmaster (pid {}) is still "
+          "attached by {} processes; stop them first",
+          dead, attached));
+    }
+  }
+  if (st.pid_file) {
+    spdlog::info("removing the stale postmaster.pid: postgres will run crash recovery{}",
+                 LogFields({{"found", st.Describe()}}));
+    if (::unlink(Path("postmaster.pid").c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(
+          fmt::format("cannot remove {}: {}", Path("postmaster.pid"), std::strerror(errno)));
+    }
+  }
+  // The socket lock file names the postmaster too; postgres refuses to start while its pid
+  // answers kill(pid, 0), which a zombie does.
+  std::string sock_lock = fmt::format("{}/.s.PGSQL.{}.lock", config_.socket_dir, config_.port);
+  if (auto c = ReadFile(sock_lock); c.ok()) {
+    auto lf = ParseLockFile(*c);
+    ProcessInfo p = lf.ok() ? InspectProcess(lf->pid) : ProcessInfo{};
+    bool ours_dead = lf.ok() && lf->pid == dead && dead > 0;
+    bool gone = !lf.ok() || !p.exists || p.state == 'Z' || p.state == 'X';
+    if (ours_dead || gone) {
+      spdlog::info("removing a stale socket lock file{}",
+                   LogFields({{"path", sock_lock},
+                              {"pid", lf.ok() ? std::to_string(lf->pid) : std::string("?")}}));
+      ::unlink(sock_lock.c_str());
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -434,14 +551,8 @@ absl::Status Manager::StopIfStarted(bool fast) {
 }
 
 absl::StatusOr<bool> Manager::IsStarted() {
-  // A crashed postmaster we have not reaped is a zombie that pg_ctl would see as alive.
-  ReapChild(milliseconds(0));
-  ASSIGN_OR_RETURN(
-      auto r, RunCommand({Bin("pg_ctl"), "status", "-D", config_.data_dir}, {}, kPgCtlTimeout));
-  if (r.exit_code == 0) return true;
-  if (r.exit_code == 3 || r.exit_code == 4) return false;
-  return absl::InternalError(
-      fmt::format("pg_ctl status failed (exit {}): {}", r.exit_code, r.Tail()));
+  ASSIGN_OR_RETURN(PostmasterStatus st, PostmasterNow());
+  return st.liveness == PostmasterLiveness::kAlive;
 }
 
 absl::Status Manager::Reload() {

@@ -20,6 +20,7 @@
 #include "postgresql/config.h"
 #include "postgresql/connection.h"
 #include "postgresql/conninfo.h"
+#include "postgresql/postmaster.h"
 #include "postgresql/util.h"
 
 namespace stolon::postgresql {
@@ -41,6 +42,8 @@ struct ManagerConfig {
   std::chrono::milliseconds request_timeout{10000};  // connections and queries
   // Where postgres' stdout/stderr go (appended); empty: our stderr.
   std::string log_file;
+  // How long Stop waits at each step of its escalation (smart/fast, immediate, SIGKILL).
+  StopTimeouts stop_timeouts;
 };
 
 // initdb options (cluster spec newConfig).
@@ -92,19 +95,32 @@ class Manager {
   // initdb -D <pgdata> -U <su> [--pwfile <0600 temp file>] [--locale] [--encoding]
   // [--data-checksums]. The pwfile is used unless su auth is trust. Failure removes PGDATA.
   absl::Status Init(const InitConfig& init);
-  // Writes the confs, symlinks postgresql.auto.conf to /dev/null, runs postgres as a child and
-  // waits (up to 60s) for postmaster.pid to name it. Fails with the last output lines if the
+  // Writes the confs, symlinks postgresql.auto.conf to /dev/null, clears a stale postmaster.pid
+  // (ClearStaleLockFiles), runs postgres as a child and waits (up to 60s) for postmaster.pid to
+  // name it. Fails with the last output lines if the
   // child exits first. Records the running parameters, recovery options and hba.
   absl::Status Start();
   // Like Start, but with stolon-temp-postgresql.conf (include 'postgresql.conf' + our params) as
   // config_file, leaving postgresql.conf untouched. Used by the init modes.
   absl::Status StartTmpMerged();
-  // pg_ctl stop -w (-m fast when `fast`, else smart). Reaps our child.
+  // Stops the postmaster named by postmaster.pid when it is alive (PostmasterLiveness): a fast
+  // (SIGINT) or smart (SIGTERM) shutdown, escalated to immediate (SIGQUIT) and then SIGKILL of
+  // its process group and of backends it left behind, each step bounded by
+  // config().stop_timeouts. Reaps our child. OK when nothing runs afterwards.
   absl::Status Stop(bool fast);
   // Stop when IsStarted.
   absl::Status StopIfStarted(bool fast);
-  // pg_ctl status: exit 0 running; 3 (not running) and 4 (no data dir) are "stopped".
+  // Whether postmaster.pid names a live postgres working from our data directory: a zombie, a
+  // reused pid or a missing process count as stopped (and are logged once).
   absl::StatusOr<bool> IsStarted();
+  // What postmaster.pid names now (reaping our exited child, or a zombie postmaster whose parent
+  // we are, first).
+  absl::StatusOr<PostmasterStatus> PostmasterNow();
+  // Before a start: refuses while a live postmaster holds the data directory; otherwise kills
+  // backends a dead postmaster left behind, refuses while its shared memory is still attached,
+  // and removes the stale postmaster.pid and socket lock file, so postgres starts and runs crash
+  // recovery instead of refusing "lock file already exists".
+  absl::Status ClearStaleLockFiles();
   // Rewrites the confs, pg_ctl reload, records the running parameters and hba.
   absl::Status Reload();
   // Stop then Start.
@@ -161,6 +177,12 @@ class Manager {
   absl::Status StartInternal(const std::vector<std::string>& extra_args);
   // Reaps our postmaster child if it exited (waiting up to `wait` for it).
   void ReapChild(std::chrono::milliseconds wait);
+  // Waits up to `wait` until the postmaster is no longer alive; false on timeout.
+  absl::StatusOr<bool> WaitPostmasterExit(std::chrono::milliseconds wait);
+  // SIGKILLs the live postgres processes of our data directory other than `postmaster` until
+  // none is left (bounded by stop_timeouts.kill).
+  absl::Status KillOrphanedBackends(pid_t postmaster);
+  std::string CanonicalDataDir() const;
   absl::StatusOr<PGVersion> ConfVersion();
   absl::Status WriteRecoveryFiles(PGVersion version);
 
@@ -174,6 +196,7 @@ class Manager {
   std::vector<std::string> cur_hba_;
   pid_t child_pid_ = -1;
   std::shared_ptr<OutputTail> output_;
+  std::string stale_logged_;  // the last stale pid file logged (logged once per change)
 };
 
 }  // namespace stolon::postgresql

@@ -4,6 +4,7 @@
 #include "postgresql/manager.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -384,6 +385,90 @@ TEST(PostgresManagerTest, BasebackupSyncPromoteRewind) {
 
   ASSERT_OK(a.m->Stop(true));
   ASSERT_OK(b.m->Stop(true));
+}
+
+// A postmaster killed with SIGKILL whose parent does not reap it stays a zombie that answers
+// kill(pid, 0): pg_ctl and postgres itself take it for alive. Here its parent is a process that
+// never waits (sh starts postgres in the background, then execs sleep), as a container's PID 1
+// or a supervisor may be. A restarted keeper (a new Manager on the same data directory) must see
+// it stopped without waiting, start postgres (crash recovery) and keep the data.
+TEST(PostgresManagerTest, ZombiePostmasterIsStoppedAndRestartWorks) {
+  TempDir dir("stolon-pg");
+  Node n(dir.path() + "/a");
+  InitAndStart(n, false);
+  if (HasFatalFailure()) return;
+  {
+    auto c = n.m->ConnectLocal();
+    ASSERT_OK(c);
+    ASSERT_OK(c->Exec("create table kept (v int); insert into kept values (42)"));
+  }
+  ASSERT_OK(n.m->Stop(true));
+  n.m = std::make_unique<Manager>(n.cfg);  // forgets the reaped child
+  testing::Process parent(testing::ProcessOptions{
+      {"/bin/sh", "-c", "\"$0\" -D \"$1\" -c unix_socket_directories=/tmp & exec sleep 600",
+       testing::PgBinDir() + "/postgres", n.cfg.data_dir},
+      {},
+      n.cfg.data_dir + ".zombie.log",
+      false,
+      ""});
+  parent.Start();
+  std::optional<PostmasterStatus> alive;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto st = n.m->PostmasterNow();
+        if (st.ok() && st->liveness == PostmasterLiveness::kAlive) alive = *st;
+        return alive.has_value();
+      },
+      seconds(30)));
+  const pid_t zombie = alive->pid_file->pid;
+  ASSERT_EQ(InspectProcess(zombie).ppid, parent.pid());
+  ASSERT_EQ(::kill(zombie, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return InspectProcess(zombie).state == 'Z'; }, seconds(10)));
+  ASSERT_EQ(::kill(zombie, 0), 0) << "a zombie answers kill(pid, 0)";
+
+  auto st = n.m->PostmasterNow();
+  ASSERT_OK(st);
+  EXPECT_EQ(LivenessName(st->liveness), LivenessName(PostmasterLiveness::kZombie))
+      << st->Describe();
+  EXPECT_FALSE(*n.m->IsStarted());
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_OK(n.m->StopIfStarted(true));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2)) << "no wait for a zombie";
+  n.Configure();
+  ASSERT_OK(n.m->Start());
+  ASSERT_OK(n.m->WaitReady(seconds(60)));
+  EXPECT_TRUE(*n.m->IsStarted());
+  EXPECT_EQ(n.Scalar("select v from kept"), "42");
+  EXPECT_EQ(InspectProcess(zombie).state, 'Z') << "still unreaped by its parent";
+  ASSERT_OK(n.m->Stop(true));
+  EXPECT_FALSE(*n.m->IsStarted());
+  parent.Kill();
+}
+
+// A postmaster that ignores the shutdown (here: stopped by SIGSTOP) is escalated to an immediate
+// shutdown and then SIGKILL within the configured bounds; the next start runs crash recovery.
+TEST(PostgresManagerTest, StopEscalatesWhenThePostmasterDoesNotStop) {
+  TempDir dir("stolon-pg");
+  Node n(dir.path() + "/a");
+  n.cfg.stop_timeouts.clean = std::chrono::milliseconds(1500);
+  n.cfg.stop_timeouts.immediate = std::chrono::milliseconds(1500);
+  n.cfg.stop_timeouts.kill = std::chrono::milliseconds(5000);
+  n.m = std::make_unique<Manager>(n.cfg);
+  InitAndStart(n, false);
+  if (HasFatalFailure()) return;
+  const pid_t pm = n.m->child_pid();
+  ASSERT_EQ(::kill(pm, SIGSTOP), 0);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_OK(n.m->Stop(true));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, seconds(9)) << "bounded by clean + immediate + kill";
+  EXPECT_GE(took, std::chrono::milliseconds(3000)) << "fast and immediate were waited for first";
+  EXPECT_FALSE(*n.m->IsStarted());
+  EXPECT_FALSE(InspectProcess(pm).exists) << "our child is reaped";
+  EXPECT_TRUE(DataDirProcesses(fs::weakly_canonical(n.cfg.data_dir).string()).empty());
+  ASSERT_OK(n.m->Start());
+  ASSERT_OK(n.m->WaitReady(seconds(60)));
+  EXPECT_EQ(n.Scalar("select 1"), "1");
 }
 
 }  // namespace
