@@ -156,7 +156,16 @@ int RunSentinel(SentinelConfig& config) {
   }
 
   // The election (its own thread), logging each change of leadership.
+  // The session TTL follows the cluster's failInterval as stored at start (stolon's 20s until a
+  // cluster data exists).
+  std::optional<Duration> fail_interval;
+  if (auto cd = store.GetClusterData(); cd.ok() && cd->has_value()) {
+    fail_interval = (*cd)->value.cluster.spec.WithDefaults().fail_interval;
+  }
   store::ElectionOptions eo;
+  eo.session_ttl = LeaderSessionTtl(fail_interval);
+  spdlog::info("running for sentinel leader{}",
+               LogFields({{"sessionTTL", FormatGoDuration(eo.session_ttl)}}));
   eo.on_change = [uid](bool leader) {
     spdlog::info("{}{}", leader ? "sentinel leadership acquired" : "sentinel leadership lost",
                  LogFields({{"uid", uid}}));
@@ -194,11 +203,12 @@ int RunSentinel(SentinelConfig& config) {
     if (checker.awaiting_proxies()) loop.Wake();
   });
   // After a failover the new master's synchronous standby set moves in steps (old master, then
-  // the fake standby or old + new, then the new ones), each waiting for a keeper to report: while
-  // it moves, check again as soon as a keeper info changes.
+  // the fake standby or old + new, then the new ones), each waiting for a keeper to report; and
+  // the new master is published to the proxies only once its keeper reported the promotion done.
+  // While either waits, check again as soon as a keeper info changes.
   std::optional<store::ChangeNotifier> keepers_notifier;
   keepers_notifier.emplace(**kv, store.KeepersInfoDir(), [&](const auto&) {
-    if (checker.sync_standbys_settling()) loop.Wake();
+    if (checker.sync_standbys_settling() || checker.awaiting_proxies()) loop.Wake();
   });
   // One thread for the checks: /metrics and /health are served by MetricsEndpoint's own thread.
   std::mutex done_mu;

@@ -1,5 +1,6 @@
 #include "sentinel/daemon_check.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/log.h"
@@ -23,6 +24,14 @@ std::string Secs(Duration d) {
 }
 
 }  // namespace
+
+std::chrono::seconds LeaderSessionTtl(std::optional<Duration> fail_interval) {
+  constexpr std::chrono::seconds kMin{5};
+  constexpr std::chrono::seconds kMax{20};
+  if (!fail_interval) return kMax;
+  auto half = std::chrono::duration_cast<std::chrono::seconds>(*fail_interval / 2);
+  return std::clamp(half, kMin, kMax);
+}
 
 const char* CheckOutcomeName(CheckOutcome o) {
   switch (o) {

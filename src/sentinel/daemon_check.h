@@ -101,6 +101,13 @@ struct CheckerOptions {
   std::optional<cluster::ClusterSpec> initial_cluster_spec;
 };
 
+// The TTL of the sentinel's election session: half of failInterval, between 5s and 20s (stolon's
+// fixed value). A killed leader is replaced within about this TTL; keeping it under failInterval
+// means a leader's death adds less to a failover than the master's silence already costs. A
+// shorter TTL cannot make two leaders act on one cluster data: every write is a compare-and-swap
+// on the revision read, and a leader that cannot renew its session stops leading first.
+std::chrono::seconds LeaderSessionTtl(std::optional<Duration> fail_interval);
+
 class SentinelChecker {
  public:
   // `store`, `leadership`, `clock`, `ids` and `rng` must outlive the checker.
@@ -126,9 +133,10 @@ class SentinelChecker {
   std::optional<WallTime> last_success() const;
   // A snapshot of the counters. Thread-safe.
   CheckerStats stats() const;
-  // True while the last written cd waits for the proxies to acknowledge a "no master" generation
-  // before the new master is published to them: a proxy info change is then worth a check at once
-  // rather than after sleepInterval. Thread-safe.
+  // True while the last written cd waits for the proxies to acknowledge a "no master" generation,
+  // or for the new master's keeper to report its promotion, before the new master is published
+  // to them: a proxy or keeper info change is then worth a check at once rather than after
+  // sleepInterval. Thread-safe.
   bool awaiting_proxies() const { return awaiting_proxies_.load(); }
   // True while the last written cd has the master's synchronous standby set on its way
   // (SyncStandbysSettling): every step waits for a keeper to report, so a keeper info change is

@@ -1,6 +1,8 @@
-// The proxy handshake (4.7 step 5): a master is published to proxies only after every active
-// proxy acknowledged the "no master" generation; then the enabled proxy list follows the
-// active proxies.
+// The proxy handshake (stolon's normal phase, step 5): a master is published to proxies only
+// after every active proxy acknowledged the "no master" generation and, unlike stolon, only once
+// the new master's keeper reported it converged to its current generation (its promotion done):
+// before that the proxies would send clients to a server still in recovery ("cannot execute
+// INSERT in a read-only transaction"). Then the enabled proxy list follows the active proxies.
 #include "sentinel/internal.h"
 
 namespace stolon::sentinel::internal {
@@ -18,6 +20,15 @@ void UpdateProxySpec(const std::string& master_uid, const cluster::ProxiesInfo& 
     if (!unconverged.empty()) {
       ctx.log.Add("waiting for proxies to be converged to the current generation {}: {}",
                   proxy.generation, Join(unconverged));
+      return;
+    }
+    const DB& master = next.dbs.at(master_uid);
+    if (!master.status.healthy || master.status.current_generation != master.generation) {
+      ctx.log.Add(
+          "waiting for master db {} on keeper {} to report its promotion before publishing it to "
+          "the proxies: healthy {}, generation {} reported {}",
+          master_uid, master.spec.keeper_uid, master.status.healthy, master.generation,
+          master.status.current_generation);
       return;
     }
     proxy.spec.master_db_uid = master_uid;

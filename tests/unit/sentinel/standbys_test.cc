@@ -53,6 +53,19 @@ const std::vector<Case> kCases = {
        EXPECT_EQ(s.cd.proxy.spec.master_db_uid, "db1");
        EXPECT_EQ(s.cd.proxy.generation, 4);
      }},
+    {"waits for the new master's keeper to report its promotion",
+     [](Sim& s) {
+       JustElected(s);
+       s.proxies["proxy0"].acks = true;
+       s.cd.dbs["db1"].generation = 7;  // the election bumped it; keeper1 has not promoted yet
+       s.keepers["keeper1"].converges = false;
+     },
+     [](Sim& s) {
+       EXPECT_EQ(s.cd.proxy.spec.master_db_uid, "");
+       EXPECT_EQ(s.cd.proxy.generation, 3);
+       EXPECT_TRUE(
+           s.Decided("waiting for master db db1 on keeper keeper1 to report its promotion"));
+     }},
     {"inactive proxy does not block publishing",
      [](Sim& s) {
        JustElected(s);

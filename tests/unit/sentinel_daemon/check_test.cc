@@ -467,3 +467,29 @@ TEST(CheckOutcomeName, Names) {
 
 }  // namespace
 }  // namespace stolon::sentinel
+
+namespace stolon::sentinel {
+namespace {
+
+TEST(LeaderSessionTtlTest, HalfOfFailIntervalBetweenFiveAndTwentySeconds) {
+  using std::chrono::seconds;
+  struct Case {
+    const char* name;
+    std::optional<Duration> fail_interval;
+    seconds want;
+  };
+  const std::vector<Case> cases = {
+      {"no cluster data yet: stolon's 20s", std::nullopt, seconds(20)},
+      {"default failInterval 20s", seconds(20), seconds(10)},
+      {"short failInterval floors at 5s", seconds(3), seconds(5)},
+      {"long failInterval caps at 20s", seconds(120), seconds(20)},
+      {"30s", seconds(30), seconds(15)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(LeaderSessionTtl(c.fail_interval).count(), c.want.count());
+  }
+}
+
+}  // namespace
+}  // namespace stolon::sentinel
