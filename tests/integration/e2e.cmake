@@ -19,3 +19,11 @@ foreach(t sync sync_alone async ctl init_modes resync)
     LABELS integration e2e TIMEOUT 420)
   add_dependencies(e2e_${t}_test stolon-sentinel stolon-keeper stolon-proxy stolonctl)
 endforeach()
+
+# The fault storm (storm_test.cc): one seeded storm by default (about 4 minutes at most);
+# STOLON_STORM_SEEDS="1 2 3" runs longer storms, one per seed: run that binary directly.
+stolon_test(e2e_storm_test
+  SOURCES integration/e2e/storm_test.cc
+  DEPS e2e_test_harness
+  LABELS integration e2e TIMEOUT 480)
+add_dependencies(e2e_storm_test stolon-sentinel stolon-keeper stolon-proxy stolonctl)
