@@ -813,20 +813,41 @@ int64_t LongestWithoutPrimary(const std::vector<Sample>& samples, int proxies) {
   return worst;
 }
 
+// Row ids of `table` through `conninfo`, retried for up to 10 s; nullopt with *err on failure.
+std::optional<std::set<int64_t>> ReadIdsRetrying(const std::string& conninfo,
+                                                 const std::string& table, std::string* err) {
+  std::optional<std::set<int64_t>> ids;
+  WaitFor(
+      [&] {
+        PGconn* c = PQconnectdb((conninfo + " connect_timeout=2 sslmode=disable").c_str());
+        *err = PQstatus(c) == CONNECTION_OK ? "" : PQerrorMessage(c);
+        PQfinish(c);
+        if (err->empty()) ids = stolon::testing::ReadIds(conninfo, table);
+        if (err->empty() && !ids) *err = "select failed";
+        return ids.has_value();
+      },
+      10s, 500ms);
+  return ids;
+}
+
 // Reads back, from the final master, every write any writer had acknowledged.
 void CheckLost(SentinelTestCluster& c, const std::vector<std::vector<WriteRecord>>& records,
                StormResult& r) {
-  const std::string master = CdMasterKeeper(c);
+  std::vector<std::set<int64_t>> acked(records.size());
   for (size_t p = 0; p < records.size(); ++p) {
-    std::set<int64_t> acked;
     for (const WriteRecord& w : records[p]) {
-      if (w.acked) acked.insert(w.id);
+      if (w.acked) acked[p].insert(w.id);
     }
-    r.acked += acked.size();
-    ASSERT_FALSE(master.empty()) << "no master to read the writes back from";
-    auto present = stolon::testing::ReadIds(DirectConninfo(c.keeper(master)), Table(p));
-    ASSERT_TRUE(present.has_value()) << "cannot read " << Table(p) << " on " << master;
-    const std::vector<int64_t> lost = stolon::testing::Missing(acked, *present);
+    r.acked += acked[p].size();
+  }
+  const std::string master = CdMasterKeeper(c);
+  ASSERT_FALSE(master.empty()) << "no master to read the writes back from";
+  for (size_t p = 0; p < records.size(); ++p) {
+    std::string err;
+    auto present = ReadIdsRetrying(DirectConninfo(c.keeper(master)), Table(p), &err);
+    ASSERT_TRUE(present.has_value())
+        << "cannot read " << Table(p) << " on the final master " << master << ": " << err;
+    const std::vector<int64_t> lost = stolon::testing::Missing(acked[p], *present);
     r.lost += lost.size();
     EXPECT_TRUE(lost.empty()) << lost.size() << " acknowledged writes through proxy " << p
                               << " missing on the final master " << master << ", first id "
