@@ -81,6 +81,10 @@ class Instance {
 
   // --- SQL on the running instance (local superuser connection).
   virtual absl::Status SetupRoles() = 0;
+  // Opens and closes a new local connection (bounded by the request timeout). The other calls
+  // reuse a kept connection, whose backend answers even while the postmaster itself is frozen
+  // or hung and no new client can connect; this one fails then.
+  virtual absl::Status ProbeNewConnection() = 0;
   virtual absl::StatusOr<PGParameters> GetConfigFilePGParameters() = 0;
   virtual absl::StatusOr<std::vector<std::string>> GetSyncStandbys() = 0;
   // postgresql::NudgeSyncStandbys on the local instance: true when a marker transaction was

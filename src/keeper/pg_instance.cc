@@ -186,6 +186,11 @@ absl::StatusOr<std::map<std::string, int64_t>> ManagerInstance::GetStandbyReplic
       [](postgresql::Connection& c) { return postgresql::GetStandbyReplicationLag(c); });
 }
 
+absl::Status ManagerInstance::ProbeNewConnection() {
+  auto c = manager_.ConnectLocal();
+  return c.ok() ? absl::OkStatus() : c.status();
+}
+
 absl::StatusOr<std::vector<std::string>> ManagerInstance::GetSyncStandbys() {
   return WithConn([](postgresql::Connection& c) { return postgresql::GetSyncStandbys(c); });
 }

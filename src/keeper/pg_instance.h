@@ -68,6 +68,7 @@ class ManagerInstance final : public Instance {
   absl::Status SetupRoles() override;
   absl::StatusOr<PGParameters> GetConfigFilePGParameters() override;
   absl::StatusOr<std::vector<std::string>> GetSyncStandbys() override;
+  absl::Status ProbeNewConnection() override;
   absl::StatusOr<bool> NudgeSyncStandbys(const std::vector<std::string>& app_names,
                                          Duration wait) override;
   absl::StatusOr<postgresql::SlotsChange> RefreshReplicationSlots(

@@ -176,6 +176,11 @@ cluster::PostgresState ProbePGState(Instance& pg, const DBLocalState& dbls,
   if (dbls.initializing) return st;
   auto initialized = pg.IsInitialized();
   if (!initialized.ok() || !*initialized) return st;
+  if (auto probe = pg.ProbeNewConnection(); !probe.ok()) {
+    spdlog::warn("reporting postgres unhealthy: it accepts no new connection ({})",
+                 std::string(probe.message()));
+    return st;
+  }
   auto params = pg.GetConfigFilePGParameters();
   if (!params.ok()) {
     spdlog::debug("cannot get configured pg parameters: {}", params.status().ToString());

@@ -1,6 +1,9 @@
 // Keeper integration: the store going away (postgres keeps serving, one log line per change,
-// convergence resumes), and a data dir lost under a db with initMode none (not started).
+// convergence resumes), a frozen postmaster (reported unhealthy although the keeper's kept
+// connection still answers, healthy again once it runs), and a data dir lost under a db with
+// initMode none (not started).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 
@@ -53,6 +56,23 @@ TEST_F(KeeperFaultsTest, StoreOutageLeavesPostgresServing) {
   EXPECT_TRUE(WaitQuery(k1_, "show work_mem", "9MB", 60s)) << k1_.Log();
   EXPECT_TRUE(tc_.WaitConverged("keeper1", "db1", 30s));
   EXPECT_TRUE(k1_.LogContains("store reachable again"));
+}
+
+TEST_F(KeeperFaultsTest, FrozenPostmasterIsReportedUnhealthy) {
+  const pid_t postmaster = k1_.PostmasterPid();
+  ASSERT_GT(postmaster, 0);
+  ASSERT_EQ(kill(postmaster, SIGSTOP), 0);
+  // Only the postmaster is frozen: its backends (the keeper's kept connection among them) still
+  // answer, but no new client can connect. Bound: the probe's request timeout (10s) plus passes.
+  auto unhealthy = tc_.WaitInfo(
+      "keeper1",
+      [](const cluster::KeeperInfo& ki) { return ki.postgres_state && !ki.postgres_state->healthy; },
+      30s);
+  kill(postmaster, SIGCONT);
+  ASSERT_TRUE(unhealthy.has_value()) << k1_.Log();
+  EXPECT_TRUE(k1_.LogContains("it accepts no new connection")) << k1_.Log();
+  EXPECT_TRUE(tc_.WaitConverged("keeper1", "db1", 30s)) << k1_.Log();
+  EXPECT_EQ(k1_.PostmasterPid(), postmaster) << "a thawed postmaster is not restarted";
 }
 
 TEST_F(KeeperFaultsTest, LostDataDirWithInitModeNoneIsNotStarted) {

@@ -145,6 +145,9 @@ class FakeInstance : public Instance {
   absl::Status SetupRoles() override {
     return Do("SetupRoles", [] {});
   }
+  absl::Status ProbeNewConnection() override {
+    return Do("ProbeNewConnection", [] {});
+  }
   absl::StatusOr<PGParameters> GetConfigFilePGParameters() override { return cur_params; }
   absl::StatusOr<std::vector<std::string>> GetSyncStandbys() override { return sync_standbys; }
   absl::StatusOr<bool> NudgeSyncStandbys(const std::vector<std::string>& app_names,

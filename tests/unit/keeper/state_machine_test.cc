@@ -538,6 +538,12 @@ TEST(Helpers, ProbePGStateReportsDbStateAndInstance) {
   EXPECT_EQ(st.older_wal_file, "000000010000000000000001");
   auto init = ProbePGState(pg, DBLocalState{"db1", 0, true, std::nullopt}, c);
   EXPECT_FALSE(init.healthy);
+  // A postmaster that accepts no new connection (frozen, hung) is unhealthy even though the
+  // kept connection still answers.
+  pg.fail["ProbeNewConnection"] = absl::UnavailableError("timeout connecting to postgres");
+  auto frozen = ProbePGState(pg, DBLocalState{"db1", 4, false, std::nullopt}, c);
+  EXPECT_FALSE(frozen.healthy);
+  EXPECT_EQ(frozen.generation, 4);
 }
 
 }  // namespace
