@@ -66,7 +66,9 @@ TEST_F(KeeperFaultsTest, FrozenPostmasterIsReportedUnhealthy) {
   // answer, but no new client can connect. Bound: the probe's request timeout (10s) plus passes.
   auto unhealthy = tc_.WaitInfo(
       "keeper1",
-      [](const cluster::KeeperInfo& ki) { return ki.postgres_state && !ki.postgres_state->healthy; },
+      [](const cluster::KeeperInfo& ki) {
+        return ki.postgres_state && !ki.postgres_state->healthy;
+      },
       30s);
   kill(postmaster, SIGCONT);
   ASSERT_TRUE(unhealthy.has_value()) << k1_.Log();
