@@ -9,9 +9,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# Wall time of each stage, printed at the end (and on failure).
+stages=()
+stage_start=$SECONDS
+stage_done() {  # stage_done <name>
+  stages+=("$(printf '%-28s %4ds' "$1" $((SECONDS - stage_start)))")
+  stage_start=$SECONDS
+}
+print_stages() {
+  [[ ${#stages[@]} -gt 0 ]] || return 0
+  echo "test: stage times (total ${SECONDS}s):"
+  printf '  %s\n' "${stages[@]}"
+}
+trap print_stages EXIT
+
 scripts/setup.sh
+stage_done "setup (apt-get)"
 # Formatting first: it takes seconds and a failure names the files.
 scripts/format.sh --check
+stage_done "format check"
 
 build() {  # build <dir> <cmake args...>
   local dir=$1; shift
@@ -47,10 +63,14 @@ mkdir -p build build-asan
 # The sanitizer build is unoptimised (-O0: a third of the compile time of -O2; the build dominates
 # the suite's time on 2 cores) with assertions on and line tables for the reports.
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage_done "release build"
 run_suite build "release build"
+stage_done "release suite"
 if [[ -z "${STOLON_SKIP_SANITIZE:-}" ]]; then
   build build-asan -DSTOLON_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1"
+  stage_done "sanitizer build"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan "ASan+UBSan build"
+  stage_done "sanitizer suite"
 fi
 echo "test: all passes green"
