@@ -1,5 +1,6 @@
 // The stolon-keeper daemon (composition root): validates the config, takes the data dir lock,
-// resolves the keeper uid, then runs three loops until SIGINT/SIGTERM (facts 5.2):
+// resolves the keeper uid, then runs three loops until SIGINT/SIGTERM, as stolon v0.17's keeper
+// does:
 //   - the convergence pass (StateMachine) every sleepInterval after the previous one ends,
 //   - the PostgresState probe every sleepInterval/2,
 //   - the KeeperInfo publication every sleepInterval (TTL sleepInterval, floored by the store).

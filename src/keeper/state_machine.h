@@ -1,4 +1,4 @@
-// The keeper's convergence pass (stolon v0.17 postgresKeeperSM, facts 5.3): read the cluster
+// The keeper's convergence pass (what stolon v0.17's postgresKeeperSM does): read the cluster
 // data, find our keeper and db, and make the local PostgreSQL instance match the db spec (init,
 // resync, start, promote, follow, parameters, pg_hba, replication slots). A pass that applied the
 // spec fully saves the db generation in dbstate: that is the convergence acknowledgement the
@@ -179,8 +179,9 @@ postgresql::ConnParams ReplConnParams(const KeeperConfig& config, const cluster:
 // options -c synchronous_commit=off).
 postgresql::ConnParams SuConnParams(const KeeperConfig& config, const cluster::DB& master);
 
-// The PostgresState published for the db in `dbls`, read from `pg` (facts 5.10). A failure of a
-// step leaves healthy = false; the olderWalFile failure is only a warning.
+// The PostgresState published for the db in `dbls`, read from `pg`, with the fields stolon v0.17's
+// keeper publishes. A failure of a step leaves healthy = false; the olderWalFile failure is only a
+// warning.
 cluster::PostgresState ProbePGState(Instance& pg, const DBLocalState& dbls,
                                     const KeeperConfig& config);
 

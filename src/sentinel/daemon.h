@@ -1,5 +1,5 @@
 // The stolon-sentinel daemon (composition root): validates the config, opens the store, picks a
-// random 8-hex uid, then runs two loops until SIGINT/SIGTERM (facts 2.4, 4.1):
+// random 8-hex uid, then runs two loops until SIGINT/SIGTERM, as stolon v0.17's sentinel does:
 //   - the election: store::Election campaigns on <base>/sentinel-leader in the background. It
 //     reports leader=false when it loses the session or cannot confirm leadership, retries after
 //     store errors by itself, and counts every win (the leadership count);

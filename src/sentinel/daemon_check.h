@@ -1,4 +1,4 @@
-// SentinelChecker: one sentinel check (stolon's clusterSentinelCheck, facts 4.1 steps 1-9) as
+// SentinelChecker: one sentinel check (the steps of stolon v0.17's clusterSentinelCheck) as
 // I/O around the pure ComputeClusterView:
 //   1. quorum-read the cluster data; stop on a store error; an existing cd must have
 //      formatVersion 1 and a valid spec; refresh sleepInterval and requestTimeout from it;

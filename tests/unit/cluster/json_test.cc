@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-// stolon-facts.md 3.9, verbatim: 2 keepers, healthy, async.
+// A clusterdata document as stolon v0.17's sentinel writes it, verbatim: 2 keepers, healthy, async.
 constexpr const char* kTwoKeepers = R"json({
   "formatVersion": 1, "changeTime": "2024-05-02T09:15:42.512Z",
   "cluster": {

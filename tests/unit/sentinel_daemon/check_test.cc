@@ -1,6 +1,7 @@
-// The sentinel check loop's steps (facts 4.1) on an in-memory store with a fake clock and a
-// leadership the test controls: creation from the initial spec, waiting without one, no writes
-// by a non-leader, a lost CAS, first-run resets when leadership is regained, store outages.
+// The steps of the sentinel check loop (stolon v0.17's clusterSentinelCheck) on an in-memory store
+// with a fake clock and a leadership the test controls: creation from the initial spec, waiting
+// without one, no writes by a non-leader, a lost CAS, first-run resets when leadership is regained,
+// store outages.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
