@@ -34,36 +34,36 @@ std::string FormatMetricValue(double v) {
   return fmt::format("{}", v);
 }
 
-MetricFamily::MetricFamily(std::mutex& mu, std::string name, std::string help, MetricType type,
+MetricFamily::MetricFamily(absl::Mutex& mu, std::string name, std::string help, MetricType type,
                            bool labelled)
     : mu_(mu), name_(std::move(name)), help_(std::move(help)), type_(type), labelled_(labelled) {
   if (!labelled_) samples_[{}] = 0;
 }
 
 void MetricFamily::Set(const MetricLabels& labels, double v) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   samples_[labels] = v;
 }
 
 void MetricFamily::Add(const MetricLabels& labels, double d) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   samples_[labels] += d;
 }
 
 void MetricFamily::SetOnly(const MetricLabels& labels, double v) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   samples_.clear();
   samples_[labels] = v;
 }
 
 void MetricFamily::Clear() {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   samples_.clear();
   if (!labelled_) samples_[{}] = 0;
 }
 
 double MetricFamily::Get(const MetricLabels& labels) const {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = samples_.find(labels);
   return it == samples_.end() ? 0 : it->second;
 }
@@ -89,7 +89,7 @@ void MetricFamily::RenderLocked(std::string& out) const {
 
 MetricFamily& MetricsRegistry::Declare(std::string name, std::string help, MetricType type,
                                        bool labelled) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   families_.push_back(std::unique_ptr<MetricFamily>(
       new MetricFamily(mu_, std::move(name), std::move(help), type, labelled)));
   return *families_.back();
@@ -104,21 +104,22 @@ MetricFamily& MetricsRegistry::Gauge(std::string name, std::string help, bool la
 }
 
 void MetricsRegistry::OnCollect(std::function<void()> collect) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   collectors_.push_back(std::move(collect));
 }
 
 std::string MetricsRegistry::Render() const {
   std::vector<std::function<void()>> collectors;
   {
-    std::lock_guard l(mu_);
+    absl::MutexLock l(&mu_);
     collectors = collectors_;
   }
   for (const auto& c : collectors) c();
   std::string out;
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   for (const auto& f : families_) {
-    f->RenderLocked(out);  // the family shares this registry's mutex, held here
+    f->mu_.AssertHeld();  // the family shares this registry's mutex, held here
+    f->RenderLocked(out);
   }
   return out;
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace stolon {
 
@@ -52,16 +53,15 @@ class MetricFamily {
 
  private:
   friend class MetricsRegistry;
-  MetricFamily(std::mutex& mu, std::string name, std::string help, MetricType type, bool labelled);
-  // REQUIRES: mu_ held.
-  void RenderLocked(std::string& out) const;
+  MetricFamily(absl::Mutex& mu, std::string name, std::string help, MetricType type, bool labelled);
+  void RenderLocked(std::string& out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  std::mutex& mu_;
+  absl::Mutex& mu_;  // the registry's
   const std::string name_;
   const std::string help_;
   const MetricType type_;
   const bool labelled_;  // false: one sample without labels, present from the start (value 0)
-  std::map<MetricLabels, double> samples_;  // guarded by mu_
+  std::map<MetricLabels, double> samples_ ABSL_GUARDED_BY(mu_);
 };
 
 class MetricsRegistry {
@@ -85,7 +85,7 @@ class MetricsRegistry {
  private:
   MetricFamily& Declare(std::string name, std::string help, MetricType type, bool labelled);
 
-  mutable std::mutex mu_;
+  mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<MetricFamily>> families_ ABSL_GUARDED_BY(mu_);
   std::vector<std::function<void()>> collectors_ ABSL_GUARDED_BY(mu_);
 };

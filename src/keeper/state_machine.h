@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/duration.h"
@@ -72,7 +73,7 @@ class SharedState {
   void UpdatePassReport(const std::function<void(PassReport&)>& f);
 
  private:
-  mutable std::mutex mu_;
+  mutable absl::Mutex mu_;
   DBLocalState db_state_ ABSL_GUARDED_BY(mu_);
   std::string cluster_uid_ ABSL_GUARDED_BY(mu_);
   Duration sleep_interval_ ABSL_GUARDED_BY(mu_) = std::chrono::seconds(5);

@@ -25,7 +25,7 @@ Election::~Election() { Stop(); }
 
 void Election::RunForElection(std::string uid) {
   {
-    std::lock_guard l(mu_);
+    absl::MutexLock l(&mu_);
     stopping_ = false;
   }
   thread_ = std::thread([this, uid = std::move(uid)] { Loop(uid); });
@@ -33,14 +33,13 @@ void Election::RunForElection(std::string uid) {
 
 void Election::Stop() {
   {
-    std::lock_guard l(mu_);
+    absl::MutexLock l(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   LeaseId lease;
   {
-    std::lock_guard l(mu_);
+    absl::MutexLock l(&mu_);
     lease = lease_;
     lease_ = kNoLease;
   }
@@ -55,8 +54,8 @@ void Election::Stop() {
 }
 
 bool Election::Sleep(std::chrono::milliseconds d) {
-  std::unique_lock l(mu_);
-  return !cv_.wait_for(l, d, [&] { return stopping_; });
+  absl::MutexLock l(&mu_);
+  return !mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(d));
 }
 
 void Election::SetLeader(bool leader) {
@@ -64,15 +63,15 @@ void Election::SetLeader(bool leader) {
   if (was == leader) return;
   if (leader) ++leadership_count_;
   {
-    std::lock_guard l(mu_);  // pairs with WaitForLeader's predicate check
+    absl::MutexLock l(&mu_);  // its release re-evaluates WaitForLeader's condition
   }
-  cv_.notify_all();
   if (options_.on_change) options_.on_change(leader);
 }
 
 bool Election::WaitForLeader(bool leader, std::chrono::milliseconds timeout) const {
-  std::unique_lock l(mu_);
-  return cv_.wait_for(l, timeout, [&] { return leader_.load() == leader; });
+  auto is_wanted = [this, leader] { return leader_.load() == leader; };
+  absl::MutexLock l(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&is_wanted), absl::FromChrono(timeout));
 }
 
 absl::StatusOr<std::string> ReadElectionLeader(KvStore& kv, const std::string& prefix) {
@@ -103,13 +102,13 @@ void Election::Loop(std::string uid) {
     SetLeader(false);
     lease = kNoLease;
     key_created = false;
-    std::lock_guard l(mu_);
+    absl::MutexLock l(&mu_);
     lease_ = kNoLease;
   };
 
   while (true) {
     {
-      std::lock_guard l(mu_);
+      absl::MutexLock l(&mu_);
       if (stopping_) break;
     }
     // 1. A session.
@@ -127,7 +126,7 @@ void Election::Loop(std::string uid) {
       lease_deadline = t0 + options_.session_ttl;
       last_renew = t0;
       key = fmt::format("{}/{:x}", prefix_, lease);
-      std::lock_guard l(mu_);
+      absl::MutexLock l(&mu_);
       lease_ = lease;
     }
     // 2. Our candidate key (created once per session; a retry after a timeout finds it there).

@@ -14,14 +14,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "store/kv_store.h"
 
@@ -82,8 +81,9 @@ class Election {
 
   std::atomic<bool> leader_{false};
   std::atomic<uint64_t> leadership_count_{0};
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
+  // Waits (Sleep, WaitForLeader) are absl::Mutex conditions: they are re-evaluated whenever mu_
+  // is released, so a writer only has to take and release it.
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   LeaseId lease_ ABSL_GUARDED_BY(mu_) = kNoLease;  // the session lease, for Stop() to revoke
   std::thread thread_;

@@ -70,7 +70,7 @@ class MemKvStore::MemWatch final : public KvWatch {
 MemKvStore::MemKvStore(const Clock& clock) : clock_(clock) {}
 
 MemKvStore::~MemKvStore() {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto& w : watches_) {
     if (auto s = w.lock()) {
       std::lock_guard wl(s->mu);
@@ -81,12 +81,12 @@ MemKvStore::~MemKvStore() {
 }
 
 void MemKvStore::ExpireLeases() {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
 }
 
 int64_t MemKvStore::revision() const {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   return revision_;
 }
 
@@ -160,7 +160,7 @@ bool MemKvStore::DeleteLocked(const std::string& key, int64_t rev) {
 }
 
 absl::StatusOr<std::optional<KvPair>> MemKvStore::Get(const std::string& key) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   auto it = kvs_.find(key);
   if (it == kvs_.end()) return std::optional<KvPair>();
@@ -168,7 +168,7 @@ absl::StatusOr<std::optional<KvPair>> MemKvStore::Get(const std::string& key) {
 }
 
 absl::StatusOr<std::vector<KvPair>> MemKvStore::List(const std::string& prefix) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   std::vector<KvPair> out;
   for (auto it = kvs_.lower_bound(prefix); it != kvs_.end() && HasPrefix(it->first, prefix); ++it) {
@@ -184,7 +184,7 @@ static std::chrono::seconds CeilSeconds(std::chrono::seconds ttl) {
 absl::StatusOr<int64_t> MemKvStore::Put(const std::string& key, const std::string& value,
                                         std::optional<std::chrono::seconds> ttl) {
   if (key.empty()) return absl::InvalidArgumentError("empty key");
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   LeaseId lease = kNoLease;
   if (ttl) {
@@ -197,7 +197,7 @@ absl::StatusOr<int64_t> MemKvStore::Put(const std::string& key, const std::strin
 absl::StatusOr<int64_t> MemKvStore::CompareAndSwap(const std::string& key, const std::string& value,
                                                    int64_t expected_mod_revision, LeaseId lease) {
   if (key.empty()) return absl::InvalidArgumentError("empty key");
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   auto it = kvs_.find(key);
   const int64_t current = it == kvs_.end() ? 0 : it->second.mod_revision;
@@ -215,7 +215,7 @@ absl::StatusOr<int64_t> MemKvStore::CompareAndSwap(const std::string& key, const
 }
 
 absl::Status MemKvStore::Delete(const std::string& key) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   if (!kvs_.contains(key)) return absl::OkStatus();
   DeleteLocked(key, ++revision_);
@@ -224,7 +224,7 @@ absl::Status MemKvStore::Delete(const std::string& key) {
 
 absl::StatusOr<std::unique_ptr<KvWatch>> MemKvStore::Watch(const std::string& prefix,
                                                            int64_t start_revision) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   auto state = std::make_shared<WatchState>();
   state->prefix = prefix;
@@ -246,7 +246,7 @@ absl::StatusOr<std::unique_ptr<KvWatch>> MemKvStore::Watch(const std::string& pr
 }
 
 absl::StatusOr<LeaseId> MemKvStore::GrantLease(std::chrono::seconds ttl) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   const LeaseId id = ++next_lease_;
   leases_[id] = Lease{CeilSeconds(ttl), clock_.Now() + CeilSeconds(ttl), {}};
@@ -254,7 +254,7 @@ absl::StatusOr<LeaseId> MemKvStore::GrantLease(std::chrono::seconds ttl) {
 }
 
 absl::StatusOr<std::chrono::seconds> MemKvStore::KeepAliveLease(LeaseId lease) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   auto it = leases_.find(lease);
   if (it == leases_.end()) {
@@ -265,7 +265,7 @@ absl::StatusOr<std::chrono::seconds> MemKvStore::KeepAliveLease(LeaseId lease) {
 }
 
 absl::Status MemKvStore::RevokeLease(LeaseId lease) {
-  std::lock_guard l(mu_);
+  absl::MutexLock l(&mu_);
   ExpireLeasesLocked();
   RevokeLocked(lease);
   return absl::OkStatus();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "store/kv_store.h"
 
@@ -73,7 +74,7 @@ class MemKvStore final : public KvStore {
   void RevokeLocked(LeaseId lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;
-  mutable std::mutex mu_;
+  mutable absl::Mutex mu_;
   std::map<std::string, KvPair> kvs_ ABSL_GUARDED_BY(mu_);
   std::map<LeaseId, Lease> leases_ ABSL_GUARDED_BY(mu_);
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 1;
