@@ -4,8 +4,11 @@
 #include "common/flags.h"
 #include "sentinel/daemon.h"
 #include "sentinel/daemon_config.h"
+#include "spdlog/spdlog.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   stolon::sentinel::SentinelConfig config;
   CLI::App app{
       "stolon-sentinel: discovers and monitors the keepers and proxies, and computes the "
@@ -18,4 +21,19 @@ int main(int argc, char** argv) {
     return *code;
   }
   return stolon::sentinel::RunSentinel(config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    // Reached only on a bug or on exhaustion (e.g. std::bad_alloc): exit non-zero, say why.
+    spdlog::critical("stolon-sentinel failed: {}", e.what());
+    return 1;
+  } catch (...) {
+    spdlog::critical("stolon-sentinel failed: unknown exception");
+    return 1;
+  }
 }

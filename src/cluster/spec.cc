@@ -23,7 +23,7 @@ std::string Quote(std::string_view s) {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-absl::Status Invalid(std::string msg) { return absl::InvalidArgumentError(std::move(msg)); }
+absl::Status Invalid(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 
 absl::Status CheckNotNegative(std::string_view field, Duration d) {
   if (d >= Duration(0)) return absl::OkStatus();

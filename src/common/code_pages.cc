@@ -85,7 +85,8 @@ absl::StatusOr<CodePagesReport> ReleaseIdleCodePages() {
   for (const Mapping& m : maps) {
     // No Anonymous line means an old kernel: do not guess.
     if (!m.candidate || !m.anonymous_seen || m.anonymous_kib != 0) continue;
-    void* addr = reinterpret_cast<void*>(m.start);
+    // An address read from /proc/self/smaps: an integer by nature.
+    void* addr = reinterpret_cast<void*>(m.start);  // NOLINT(performance-no-int-to-ptr)
     const size_t len = m.end - m.start;
     if (m.rss_kib == 0) continue;
     if (madvise(addr, len, MADV_DONTNEED) != 0) continue;

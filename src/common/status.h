@@ -31,10 +31,14 @@
 #define CO_ASSIGN_OR_RETURN(lhs, expr) \
   STOLON_ASSIGN_OR_RETURN_IMPL_(STOLON_CONCAT_(stolon_statusor_, __LINE__), lhs, expr, co_return )
 
+// `tmp` is a fresh name, `lhs` may be a declaration and `ret` is a keyword: none can be
+// parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define STOLON_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ret) \
   auto tmp = (expr);                                       \
   if (!tmp.ok()) ret std::move(tmp).status();              \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace stolon {
 

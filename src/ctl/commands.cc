@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "CLI/CLI.hpp"
 #include "cluster/json.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -330,7 +331,7 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
   Flags& f = ctl.flags;
 
   std::function<absl::Status()> action;
-  auto on = [&](CLI::App* sub, std::function<absl::Status()> fn) {
+  auto on = [&](CLI::App* sub, const std::function<absl::Status()>& fn) {
     sub->callback([&action, fn] { action = fn; });
   };
   auto add_file = [&](CLI::App* sub, const std::string& what) {

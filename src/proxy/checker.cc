@@ -28,7 +28,7 @@ absl::StatusOr<tcp::endpoint> ResolveEndpoint(const Endpoint& e) {
 Checker::Checker(ProxyStore& store, RelayControl& relay, IdGenerator& ids, Options opts)
     : store_(store), relay_(relay), ids_(ids), opts_(std::move(opts)) {}
 
-void Checker::Apply(std::optional<tcp::endpoint> dest, const std::string& outcome,
+void Checker::Apply(const std::optional<tcp::endpoint>& dest, const std::string& outcome,
                     const std::string& why) {
   size_t closed = relay_.SetDestination(dest);
   std::string state = outcome + "|" + why;

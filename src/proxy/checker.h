@@ -72,7 +72,7 @@ class Checker {
 
  private:
   // Applies a destination and logs it when the outcome differs from the previous check.
-  void Apply(std::optional<asio::ip::tcp::endpoint> dest, const std::string& outcome,
+  void Apply(const std::optional<asio::ip::tcp::endpoint>& dest, const std::string& outcome,
              const std::string& why);
   absl::Status Publish(int64_t generation, Duration timeout);
 

@@ -13,7 +13,7 @@ using cluster::ClusterData;
 using internal::DbType;
 using internal::TypeOf;
 
-absl::Status Violation(std::string what) {
+absl::Status Violation(const std::string& what) {
   return absl::FailedPreconditionError("invariant violated: " + what);
 }
 
