@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
 #include "common/log.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -22,24 +23,6 @@ using nlohmann::json;
 
 absl::Status Errno(const std::string& what) {
   return absl::InternalError(fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
-absl::StatusOr<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return Errno(fmt::format("cannot read {}", path));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::optional<std::string>(ss.str());
-}
-
-std::string DirName(const std::string& path) {
-  auto pos = path.rfind('/');
-  if (pos == std::string::npos) return ".";
-  if (pos == 0) return "/";
-  return path.substr(0, pos);
 }
 
 }  // namespace
@@ -92,49 +75,6 @@ absl::StatusOr<DBLocalState> ParseDBLocalState(const std::string& text) {
     return absl::InvalidArgumentError(fmt::format("dbstate: {}", e.what()));
   }
   return s;
-}
-
-absl::Status AtomicWriteFile(const std::string& path, const std::string& content) {
-  std::string dir = DirName(path);
-  std::string tmpl = path + ".tmp.XXXXXX";
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  int fd = ::mkstemp(name.data());
-  if (fd < 0) return Errno(fmt::format("cannot create a temp file for {}", path));
-  std::string tmp(name.data());
-  auto fail = [&](const std::string& what) {
-    absl::Status s = Errno(what);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  };
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(fmt::format("cannot write {}", tmp));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail(fmt::format("cannot fsync {}", tmp));
-  if (::fchmod(fd, 0600) != 0) return fail(fmt::format("cannot chmod {}", tmp));
-  if (::close(fd) != 0) {
-    absl::Status s = Errno(fmt::format("cannot close {}", tmp));
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status s = Errno(fmt::format("cannot rename {} to {}", tmp, path));
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Errno(fmt::format("cannot open dir {}", dir));
-  int rc = ::fsync(dfd);
-  ::close(dfd);
-  if (rc != 0) return Errno(fmt::format("cannot fsync dir {}", dir));
-  return absl::OkStatus();
 }
 
 absl::Status CreateDataDir(const std::string& dir) {

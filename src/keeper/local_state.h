@@ -42,10 +42,6 @@ absl::Status SaveKeeperLocalState(const std::string& data_dir, const KeeperLocal
 absl::StatusOr<std::optional<DBLocalState>> LoadDBLocalState(const std::string& data_dir);
 absl::Status SaveDBLocalState(const std::string& data_dir, const DBLocalState& s);
 
-// Writes `content` to `path` atomically with mode 0600 (temp file in the same directory, fsync,
-// chmod, rename, fsync of the directory). On error the previous content is untouched.
-absl::Status AtomicWriteFile(const std::string& path, const std::string& content);
-
 // Creates `dir` (and parents) with mode 0700 if missing.
 absl::Status CreateDataDir(const std::string& dir);
 

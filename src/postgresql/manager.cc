@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/files.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "fmt/format.h"
@@ -36,39 +37,6 @@ namespace {
 constexpr const char* kTempConf = "stolon-temp-postgresql.conf";
 constexpr milliseconds kStartTimeout{60000};
 constexpr milliseconds kPgCtlTimeout{120000};
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Writes `content` to `path` atomically (temp file in the same dir, fsync, rename), mode 0600.
-absl::Status WriteFileAtomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return absl::InternalError(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return absl::InternalError(fmt::format("cannot write {}: {}", tmp, std::strerror(e)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(fmt::format("cannot rename {}: {}", tmp, std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
 
 // A 0600 temp file holding `content`, removed on destruction.
 class TempSecretFile {
@@ -241,11 +209,11 @@ absl::Status Manager::WriteRecoveryFiles(PGVersion v) {
     const char* signal = ro.mode == RecoveryMode::kStandby    ? "standby.signal"
                          : ro.mode == RecoveryMode::kRecovery ? "recovery.signal"
                                                               : nullptr;
-    if (signal) RETURN_IF_ERROR(WriteFileAtomic(Path(signal), ""));
+    if (signal) RETURN_IF_ERROR(AtomicWriteFile(Path(signal), ""));
     return absl::OkStatus();
   }
   if (ro.mode != RecoveryMode::kNone) {
-    RETURN_IF_ERROR(WriteFileAtomic(Path("recovery.conf"), RecoveryConfContent(ro)));
+    RETURN_IF_ERROR(AtomicWriteFile(Path("recovery.conf"), RecoveryConfContent(ro)));
   }
   return absl::OkStatus();
 }
@@ -257,14 +225,14 @@ absl::Status Manager::WriteConfs(bool use_temp_merged_conf) {
     if (v.AtLeast(12) && recovery_options_.mode != RecoveryMode::kNone) {
       for (const auto& [k, val] : recovery_options_.params) p[k] = val;
     }
-    RETURN_IF_ERROR(WriteFileAtomic(Path(kTempConf),
+    RETURN_IF_ERROR(AtomicWriteFile(Path(kTempConf),
                                     TempMergedConfContent(p, Exists(Path("postgresql.conf")))));
   } else {
-    RETURN_IF_ERROR(WriteFileAtomic(Path("postgresql.conf"),
+    RETURN_IF_ERROR(AtomicWriteFile(Path("postgresql.conf"),
                                     PostgresqlConfContent(parameters_, recovery_options_, v)));
   }
   RETURN_IF_ERROR(WriteRecoveryFiles(v));
-  return WriteFileAtomic(Path("pg_hba.conf"), HBAContent(hba_));
+  return AtomicWriteFile(Path("pg_hba.conf"), HBAContent(hba_));
 }
 
 absl::Status Manager::Start() {

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/files.h"
+
 namespace stolon::keeper {
 namespace {
 
