@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "CLI/CLI.hpp"
 #include "common/compat_flags.h"
 #include "common/http_server.h"
 #include "common/log.h"

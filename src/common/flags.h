@@ -9,9 +9,15 @@
 #include <string_view>
 #include <vector>
 
-#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "common/duration.h"
+
+// CLI11 is large (every including file would compile all of it): the .cc files that build
+// command lines include "CLI/CLI.hpp" themselves.
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
 
 namespace stolon {
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "CLI/CLI.hpp"
 #include "fmt/format.h"
 #include "postgresql/config.h"
 #include "spdlog/spdlog.h"

@@ -5,7 +5,6 @@
 
 #include <string>
 
-#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "common/flags.h"
 

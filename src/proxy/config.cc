@@ -1,5 +1,6 @@
 #include "proxy/config.h"
 
+#include "CLI/CLI.hpp"
 #include "fmt/format.h"
 #include "store/store_config.h"
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "CLI/CLI.hpp"
 #include "cluster/json.h"
 #include "fmt/format.h"
 #include "store/store_config.h"

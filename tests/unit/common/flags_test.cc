@@ -5,6 +5,8 @@
 
 #include <map>
 
+#include "CLI/CLI.hpp"
+
 namespace stolon {
 namespace {
 

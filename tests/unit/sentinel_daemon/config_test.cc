@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "CLI/CLI.hpp"
 #include "sentinel/daemon_config.h"
 
 namespace stolon::sentinel {
