@@ -94,7 +94,8 @@ absl::Status AtomicWriteFile(const std::string& path, std::string_view content, 
     ::unlink(tmp.c_str());
     return Errno(what, err);
   };
-  if (int err = WriteAll(fd, content); err != 0) return fail(fmt::format("cannot write {}", tmp), err, true);
+  if (int err = WriteAll(fd, content); err != 0)
+    return fail(fmt::format("cannot write {}", tmp), err, true);
   if (::fchmod(fd, mode) != 0) return fail(fmt::format("cannot chmod {}", tmp), errno, true);
   if (sys.fsync(fd) != 0) return fail(fmt::format("cannot fsync {}", tmp), errno, true);
   if (::close(fd) != 0) return fail(fmt::format("cannot close {}", tmp), errno, false);

@@ -74,8 +74,8 @@ TEST_F(FilesTest, ReplacesContentWithModeAndSyncsFileAndDirectory) {
 
 TEST_F(FilesTest, FailedFsyncOrRenameLeavesTheOldFileAndNoTemporary) {
   ASSERT_TRUE(AtomicWriteFile(dir_ + "/f", "old").ok());
-  for (AtomicWriteSyscalls sys : {AtomicWriteSyscalls{&FailFsync, &RealRename},
-                                  AtomicWriteSyscalls{&::fsync, &FailRename}}) {
+  for (AtomicWriteSyscalls sys :
+       {AtomicWriteSyscalls{&FailFsync, &RealRename}, AtomicWriteSyscalls{&::fsync, &FailRename}}) {
     absl::Status s = AtomicWriteFile(dir_ + "/f", "new", 0600, sys);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find(dir_ + "/f"), std::string::npos) << s;
@@ -90,8 +90,8 @@ TEST_F(FilesTest, FailedDirectoryFsyncIsReportedAfterTheRename) {
   // caller learns that its durability is not guaranteed.
   static int calls = 0;
   calls = 0;
-  AtomicWriteSyscalls second_fails{[](int fd) { return ++calls == 1 ? ::fsync(fd) : FailFsync(fd); },
-                                   &RealRename};
+  AtomicWriteSyscalls second_fails{
+      [](int fd) { return ++calls == 1 ? ::fsync(fd) : FailFsync(fd); }, &RealRename};
   absl::Status s = AtomicWriteFile(dir_ + "/f", "new", 0600, second_fails);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("fsync directory"), std::string::npos) << s;
