@@ -86,112 +86,124 @@ absl::StatusOr<std::string> ReadElectionLeader(KvStore& kv, const std::string& p
 
 absl::StatusOr<std::string> Election::Leader() { return ReadElectionLeader(kv_, prefix_); }
 
+bool Election::Stopping() const {
+  absl::MutexLock l(&mu_);
+  return stopping_;
+}
+
 void Election::Loop(std::string uid) {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  LeaseId lease = kNoLease;
-  std::string key;
-  bool key_created = false;
-  SteadyTime lease_deadline{};  // the lease surely expires by then unless renewed
-  SteadyTime last_renew{};
-  const auto renew_every = duration_cast<milliseconds>(options_.session_ttl) / 3;
-
-  auto drop_session = [&](const std::string& why) {
-    spdlog::info("election: session lost, campaigning again{}",
-                 LogFields({{"uid", uid}, {"lease", fmt::format("{:x}", lease)}, {"reason", why}}));
-    SetLeader(false);
-    lease = kNoLease;
-    key_created = false;
-    absl::MutexLock l(&mu_);
-    lease_ = kNoLease;
-  };
-
-  while (true) {
-    {
-      absl::MutexLock l(&mu_);
-      if (stopping_) break;
-    }
-    // 1. A session.
-    if (lease == kNoLease) {
-      const SteadyTime t0 = clock_.Now();
-      auto granted = kv_.GrantLease(options_.session_ttl);
-      if (!granted.ok()) {
-        SetLeader(false);
-        spdlog::warn("election: cannot create a session: {}",
-                     std::string(granted.status().message()));
-        if (!Sleep(options_.retry_interval)) break;
-        continue;
-      }
-      lease = *granted;
-      lease_deadline = t0 + options_.session_ttl;
-      last_renew = t0;
-      key = fmt::format("{}/{:x}", prefix_, lease);
-      absl::MutexLock l(&mu_);
-      lease_ = lease;
-    }
-    // 2. Our candidate key (created once per session; a retry after a timeout finds it there).
-    if (!key_created) {
-      auto rev = kv_.CompareAndSwap(key, uid, 0, lease);
-      if (rev.ok() || absl::IsAborted(rev.status())) {
-        key_created = true;
-        spdlog::debug("election: candidate key {} created", key);
-      } else if (absl::IsNotFound(rev.status())) {
-        drop_session("lease not found while creating the candidate key");
-        continue;
-      } else {
-        SetLeader(false);
-        spdlog::warn("election: cannot create candidate key {}: {}", key,
-                     std::string(rev.status().message()));
-        if (clock_.Now() >= lease_deadline) drop_session("session expired");
-        if (!Sleep(options_.retry_interval)) break;
-        continue;
-      }
-    }
-    // 3. Keep the session alive.
-    bool session_ok = true;
-    if (clock_.Now() - last_renew >= renew_every) {
-      const SteadyTime t0 = clock_.Now();
-      auto ttl = kv_.KeepAliveLease(lease);
-      if (ttl.ok()) {
-        lease_deadline = t0 + *ttl;
-        last_renew = t0;
-      } else if (absl::IsNotFound(ttl.status())) {
-        drop_session(std::string(ttl.status().message()));
-        continue;
-      } else {
-        session_ok = false;
-        spdlog::warn("election: cannot renew session: {}", std::string(ttl.status().message()));
-        if (clock_.Now() >= lease_deadline) {
-          drop_session("session not renewed before its TTL");
-          continue;
-        }
-      }
-    }
-    // 4. Who leads? The oldest candidate key.
-    auto kvs = kv_.List(prefix_ + "/");
-    if (!kvs.ok()) {
-      SetLeader(false);
-      spdlog::warn("election: cannot read candidates: {}", std::string(kvs.status().message()));
-      if (!Sleep(options_.retry_interval)) break;
-      continue;
-    }
-    const KvPair* oldest = Oldest(*kvs);
-    bool ours_present =
-        std::any_of(kvs->begin(), kvs->end(), [&](const KvPair& kv) { return kv.key == key; });
-    if (!ours_present) {
-      // Deleted by hand or by an expiry we did not notice yet: start a new session.
-      drop_session("candidate key disappeared");
-      continue;
-    }
-    const bool leader = session_ok && oldest && oldest->key == key && clock_.Now() < lease_deadline;
-    if (leader != leader_.load()) {
-      spdlog::info("election: {}{}", leader ? "elected leader" : "not the leader",
-                   LogFields({{"uid", uid}, {"leader", oldest ? oldest->value : ""}}));
-    }
-    SetLeader(leader);
-    if (!Sleep(session_ok ? options_.check_interval : options_.retry_interval)) break;
+  Session s{.uid = std::move(uid)};
+  while (!Stopping()) {
+    Step step = EnsureSession(s);
+    if (step == Step::kProceed) step = EnsureCandidateKey(s);
+    if (step == Step::kProceed) step = RenewSession(s);
+    if (step == Step::kProceed) step = DecideLeadership(s);
+    if (step == Step::kRestart) continue;
+    if (!Sleep(step == Step::kCheck ? options_.check_interval : options_.retry_interval)) break;
   }
   SetLeader(false);
+}
+
+void Election::DropSession(Session& s, const std::string& why) {
+  spdlog::info(
+      "election: session lost, campaigning again{}",
+      LogFields({{"uid", s.uid}, {"lease", fmt::format("{:x}", s.lease)}, {"reason", why}}));
+  SetLeader(false);
+  s.lease = kNoLease;
+  s.key_created = false;
+  absl::MutexLock l(&mu_);
+  lease_ = kNoLease;
+}
+
+// 1. A session: a lease with the session TTL.
+Election::Step Election::EnsureSession(Session& s) {
+  if (s.lease != kNoLease) return Step::kProceed;
+  const SteadyTime t0 = clock_.Now();
+  auto granted = kv_.GrantLease(options_.session_ttl);
+  if (!granted.ok()) {
+    SetLeader(false);
+    spdlog::warn("election: cannot create a session: {}", std::string(granted.status().message()));
+    return Step::kRetry;
+  }
+  s.lease = *granted;
+  s.lease_deadline = t0 + options_.session_ttl;
+  s.last_renew = t0;
+  s.key = fmt::format("{}/{:x}", prefix_, s.lease);
+  absl::MutexLock l(&mu_);
+  lease_ = s.lease;
+  return Step::kProceed;
+}
+
+// 2. Our candidate key, created once per session (a retry after a timeout finds it there).
+Election::Step Election::EnsureCandidateKey(Session& s) {
+  if (s.key_created) return Step::kProceed;
+  auto rev = kv_.CompareAndSwap(s.key, s.uid, 0, s.lease);
+  if (rev.ok() || absl::IsAborted(rev.status())) {
+    s.key_created = true;
+    spdlog::debug("election: candidate key {} created", s.key);
+    return Step::kProceed;
+  }
+  if (absl::IsNotFound(rev.status())) {
+    DropSession(s, "lease not found while creating the candidate key");
+    return Step::kRestart;
+  }
+  SetLeader(false);
+  spdlog::warn("election: cannot create candidate key {}: {}", s.key,
+               std::string(rev.status().message()));
+  if (clock_.Now() >= s.lease_deadline) DropSession(s, "session expired");
+  return Step::kRetry;
+}
+
+// 3. Keep the session alive: renew every third of the TTL.
+Election::Step Election::RenewSession(Session& s) {
+  s.renewed = true;
+  const auto renew_every =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl) / 3;
+  if (clock_.Now() - s.last_renew < renew_every) return Step::kProceed;
+  const SteadyTime t0 = clock_.Now();
+  auto ttl = kv_.KeepAliveLease(s.lease);
+  if (ttl.ok()) {
+    s.lease_deadline = t0 + *ttl;
+    s.last_renew = t0;
+    return Step::kProceed;
+  }
+  if (absl::IsNotFound(ttl.status())) {
+    DropSession(s, std::string(ttl.status().message()));
+    return Step::kRestart;
+  }
+  s.renewed = false;
+  spdlog::warn("election: cannot renew session: {}", std::string(ttl.status().message()));
+  if (clock_.Now() >= s.lease_deadline) {
+    DropSession(s, "session not renewed before its TTL");
+    return Step::kRestart;
+  }
+  return Step::kProceed;
+}
+
+// 4. Who leads? The oldest candidate key; we lead while our session is surely alive.
+Election::Step Election::DecideLeadership(Session& s) {
+  auto kvs = kv_.List(prefix_ + "/");
+  if (!kvs.ok()) {
+    SetLeader(false);
+    spdlog::warn("election: cannot read candidates: {}", std::string(kvs.status().message()));
+    return Step::kRetry;
+  }
+  const KvPair* oldest = Oldest(*kvs);
+  const bool ours_present =
+      std::any_of(kvs->begin(), kvs->end(), [&](const KvPair& kv) { return kv.key == s.key; });
+  if (!ours_present) {
+    // Deleted by hand or by an expiry we did not notice yet: start a new session.
+    DropSession(s, "candidate key disappeared");
+    return Step::kRestart;
+  }
+  const bool leader =
+      s.renewed && oldest && oldest->key == s.key && clock_.Now() < s.lease_deadline;
+  if (leader != leader_.load()) {
+    spdlog::info("election: {}{}", leader ? "elected leader" : "not the leader",
+                 LogFields({{"uid", s.uid}, {"leader", oldest ? oldest->value : ""}}));
+  }
+  SetLeader(leader);
+  return s.renewed ? Step::kCheck : Step::kRetry;
 }
 
 }  // namespace stolon::store

@@ -69,7 +69,29 @@ class Election {
   const std::string& prefix() const { return prefix_; }
 
  private:
+  // One campaign's state, owned by the loop's thread.
+  struct Session {
+    std::string uid;
+    LeaseId lease = kNoLease;
+    std::string key;  // "<prefix>/<lease in hex>", the candidate key
+    bool key_created = false;
+    SteadyTime lease_deadline{};  // the lease surely expires by then unless renewed
+    SteadyTime last_renew{};
+    bool renewed = true;  // the last renewal attempt, if one was due, succeeded
+  };
+  // What the loop does after a phase: go on to the next phase, start over at once, or wait
+  // (retry_interval after an error, check_interval after a successful round).
+  enum class Step { kProceed, kRestart, kRetry, kCheck };
+
   void Loop(std::string uid);
+  // The phases of one round, in order.
+  Step EnsureSession(Session& s);
+  Step EnsureCandidateKey(Session& s);
+  Step RenewSession(Session& s);
+  Step DecideLeadership(Session& s);
+  // Forgets the session (its lease expired or is gone) and stops leading.
+  void DropSession(Session& s, const std::string& why);
+  bool Stopping() const;
   void SetLeader(bool leader);
   // Sleeps up to `d` unless Stop() is called; returns false when stopping.
   bool Sleep(std::chrono::milliseconds d);
