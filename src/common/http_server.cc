@@ -5,7 +5,9 @@
 #include <charconv>
 #include <string_view>
 
+#include "common/log.h"
 #include "fmt/format.h"
+#include "spdlog/spdlog.h"
 
 namespace stolon {
 
@@ -181,6 +183,14 @@ MetricsEndpoint::~MetricsEndpoint() { Stop(); }
 absl::Status MetricsEndpoint::Start(const std::string& address) {
   if (absl::Status s = server_.Start(address); !s.ok()) return s;
   thread_ = std::thread([this] { io_.run(); });
+  return absl::OkStatus();
+}
+
+absl::Status MetricsEndpoint::StartIfConfigured(const std::string& address) {
+  if (address.empty()) return absl::OkStatus();
+  if (absl::Status s = Start(address); !s.ok()) return s;
+  spdlog::info("serving /metrics and /health{}",
+               LogFields({{"address", address}, {"port", std::to_string(port())}}));
   return absl::OkStatus();
 }
 

@@ -83,6 +83,9 @@ class MetricsEndpoint {
   }
   // Binds `address` and starts the serving thread. Errors as HttpServer::Start.
   absl::Status Start(const std::string& address);
+  // For the daemons' --metrics-listen-address: nothing when `address` is empty, else Start and
+  // log "serving /metrics and /health" with the address and the bound port.
+  absl::Status StartIfConfigured(const std::string& address);
   // Stops serving and joins the thread (idempotent; any thread but the serving one).
   void Stop();
   uint16_t port() const { return server_.port(); }

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/http_server.h"
 #include "common/ids.h"
+#include "common/io_threads.h"
 #include "common/log.h"
 #include "fmt/format.h"
 #include "sentinel/daemon_check.h"
@@ -129,35 +130,28 @@ absl::Status SentinelHealth(const SentinelChecker& checker) {
   return absl::OkStatus();
 }
 
-int RunSentinel(SentinelConfig& config) {
-  if (absl::Status s = FinalizeSentinelConfig(config); !s.ok()) {
-    return Fatal(std::string(s.message()));
-  }
-  // Signals are taken by sigwait in this thread: block them before any thread starts (the
-  // store client's included), so that every thread inherits the mask.
+namespace {
+
+// Blocks SIGINT and SIGTERM in the calling thread, before any other thread starts (the store
+// client's included) so that every thread inherits the mask; WaitForStopSignal then takes them.
+sigset_t BlockStopSignals() {
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  return sigs;
+}
 
-  auto store_config = store::StoreConfigFromFlags(config.common);
-  if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
-  auto kv = store::NewKvStore(*store_config);
-  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
-  store::Store store(**kv, store_config->BasePath());
+int WaitForStopSignal(const sigset_t& sigs) {
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  return sig;
+}
 
-  RandomIdGenerator ids;
-  const std::string uid = ids.NewUid();
-  spdlog::info("sentinel uid{}", LogFields({{"uid", uid}}));
-  if (config.initial_cluster_spec) {
-    spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
-                 LogFields({{"file", config.initial_cluster_spec_file}}));
-  }
-
-  // The election (its own thread), logging each change of leadership.
-  // The session TTL follows the cluster's failInterval as stored at start (stolon's 20s until a
-  // cluster data exists).
+// The election on its own thread, logging each change of leadership. The session TTL follows
+// the cluster's failInterval as stored at start (stolon's 20s until a cluster data exists).
+std::unique_ptr<store::Election> StartElection(store::Store& store, const std::string& uid) {
   std::optional<Duration> fail_interval;
   if (auto cd = store.GetClusterData(); cd.ok() && cd->has_value()) {
     fail_interval = (*cd)->value.cluster.spec.WithDefaults().fail_interval;
@@ -172,6 +166,30 @@ int RunSentinel(SentinelConfig& config) {
   };
   std::unique_ptr<store::Election> election = store.NewElection(eo);
   election->RunForElection(uid);
+  return election;
+}
+
+}  // namespace
+
+int RunSentinel(SentinelConfig& config) {
+  if (absl::Status s = FinalizeSentinelConfig(config); !s.ok()) {
+    return Fatal(std::string(s.message()));
+  }
+  const sigset_t sigs = BlockStopSignals();
+  auto store_config = store::StoreConfigFromFlags(config.common);
+  if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
+  auto kv = store::NewKvStore(*store_config);
+  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
+  store::Store store(**kv, store_config->BasePath());
+
+  RandomIdGenerator ids;
+  const std::string uid = ids.NewUid();
+  spdlog::info("sentinel uid{}", LogFields({{"uid", uid}}));
+  if (config.initial_cluster_spec) {
+    spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
+                 LogFields({{"file", config.initial_cluster_spec_file}}));
+  }
+  std::unique_ptr<store::Election> election = StartElection(store, uid);
   ElectionLeadership leadership(*election);
 
   std::mt19937_64 rng{std::random_device{}()};
@@ -184,14 +202,9 @@ int RunSentinel(SentinelConfig& config) {
   MetricsEndpoint metrics;
   metrics.Handle("/metrics", [&] { return MetricsResponse(registry); });
   metrics.Handle("/health", [&] { return HealthResponse(SentinelHealth(checker)); });
-  if (!config.common.metrics_listen_address.empty()) {
-    if (absl::Status s = metrics.Start(config.common.metrics_listen_address); !s.ok()) {
-      election->Stop();
-      return Fatal(std::string(s.message()));
-    }
-    spdlog::info("serving /metrics and /health{}",
-                 LogFields({{"address", config.common.metrics_listen_address},
-                            {"port", std::to_string(metrics.port())}}));
+  if (absl::Status s = metrics.StartIfConfigured(config.common.metrics_listen_address); !s.ok()) {
+    election->Stop();
+    return Fatal(std::string(s.message()));
   }
   CheckLoop loop(io, checker);
   loop.Start();
@@ -211,21 +224,9 @@ int RunSentinel(SentinelConfig& config) {
     if (checker.sync_standbys_settling() || checker.awaiting_proxies()) loop.Wake();
   });
   // One thread for the checks: /metrics and /health are served by MetricsEndpoint's own thread.
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int running = 1;
-  std::vector<std::thread> workers;
-  for (int i = 0; i < 1; ++i) {
-    workers.emplace_back([&] {
-      io.run();
-      std::lock_guard l(done_mu);
-      --running;
-      done_cv.notify_all();
-    });
-  }
+  IoThreads check_thread(io, 1);
 
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  const int sig = WaitForStopSignal(sigs);
   spdlog::info("stopping stolon sentinel{}", LogFields({{"signal", strsignal(sig)}}));
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
   election->Stop();
@@ -233,18 +234,13 @@ int RunSentinel(SentinelConfig& config) {
   keepers_notifier.reset();
   loop.Stop();
   metrics.Stop();
-  bool finished;
-  {
-    std::unique_lock l(done_mu);
-    // A check is bounded by a few store timeouts.
-    finished = done_cv.wait_for(l, 4 * store_config->timeout + 5s, [&] { return running == 0; });
-  }
-  if (!finished) {
+  // A check is bounded by a few store timeouts.
+  if (!check_thread.Join(
+          std::chrono::duration_cast<std::chrono::milliseconds>(4 * store_config->timeout + 5s))) {
     spdlog::warn("a check is still running: exiting without waiting for it");
     spdlog::default_logger()->flush();
     std::_Exit(0);
   }
-  for (auto& w : workers) w.join();
   spdlog::info("stolon sentinel stopped");
   return 0;
 }
