@@ -12,11 +12,16 @@
 #include <deque>
 #include <thread>
 
+#include "common/status.h"
 #include "fmt/format.h"
 
 extern char** environ;
 
 namespace stolon::postgresql {
+
+namespace {
+constexpr const char* kExecFailed = "exec failed";
+}  // namespace
 
 std::string CommandResult::Tail(size_t n) const {
   std::deque<std::string> lines;
@@ -60,11 +65,10 @@ void CloseFromFd3() {
   for (long fd = 3; fd < (max > 0 ? max : 1024); ++fd) ::close(static_cast<int>(fd));
 }
 
-absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         const std::map<std::string, std::string>& env,
-                                         std::chrono::milliseconds timeout,
-                                         const std::function<void(const std::string&)>& on_line) {
-  if (argv.empty()) return absl::InvalidArgumentError("RunCommand: empty argv");
+absl::StatusOr<SpawnedChild> SpawnChild(const std::vector<std::string>& argv,
+                                        const std::map<std::string, std::string>& env,
+                                        ChildGroup group) {
+  if (argv.empty()) return absl::InvalidArgumentError("SpawnChild: empty argv");
   // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
@@ -74,30 +78,45 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   std::vector<char*> cenv;
   for (auto& e : envs) cenv.push_back(e.data());
   cenv.push_back(nullptr);
+  const std::string exec_failed = fmt::format("{}: {}\n", kExecFailed, argv[0]);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return absl::InternalError(fmt::format("pipe: {}", std::strerror(errno)));
   }
-  pid_t pid = ::fork();
+  const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
     ::close(fds[1]);
     return absl::InternalError(fmt::format("fork: {}", std::strerror(errno)));
   }
   if (pid == 0) {
-    ::setpgid(0, 0);
+    if (group == ChildGroup::kNewSession) {
+      ::setsid();
+    } else {
+      ::setpgid(0, 0);
+    }
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     CloseFromFd3();
     ::execvpe(cargv[0], cargv.data(), cenv.data());
-    const char msg[] = "exec failed\n";
-    (void)!::write(2, msg, sizeof msg - 1);
+    (void)!::write(2, exec_failed.data(), exec_failed.size());
     _exit(127);
   }
   ::close(fds[1]);
+  return SpawnedChild{pid, fds[0]};
+}
+
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         const std::map<std::string, std::string>& env,
+                                         std::chrono::milliseconds timeout,
+                                         const std::function<void(const std::string&)>& on_line) {
+  if (argv.empty()) return absl::InvalidArgumentError("RunCommand: empty argv");
+  ASSIGN_OR_RETURN(const SpawnedChild child, SpawnChild(argv, env, ChildGroup::kNewProcessGroup));
+  const pid_t pid = child.pid;
+  const int out = child.output_fd;
   CommandResult res;
   std::string partial;
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -115,11 +134,11 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
       }
       wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 1000));
     }
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{out, POLLIN, 0};
     int r = ::poll(&p, 1, wait_ms);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) continue;
-    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    ssize_t n = ::read(out, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     res.output.append(buf, static_cast<size_t>(n));
@@ -135,12 +154,13 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     }
   }
   if (on_line && !partial.empty()) on_line(partial);
-  ::close(fds[0]);
+  ::close(out);
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  if (res.exit_code == 127 && res.output.find("exec failed") != std::string::npos) {
+  res.term_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  if (res.exit_code == 127 && res.output.find(kExecFailed) != std::string::npos) {
     return absl::NotFoundError(fmt::format("cannot execute {}", argv[0]));
   }
   return res;

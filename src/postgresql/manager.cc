@@ -98,6 +98,32 @@ struct Manager::OutputTail {
     for (const auto& s : lines) out += s + "\n";
     return out;
   }
+  // Starts the detached thread that copies `in` (postgres' output) to `out` (the log
+  // destination), keeping the last 30 lines; it closes both descriptors when postgres exits.
+  static std::shared_ptr<OutputTail> Pump(int in, int out) {
+    auto tail = std::make_shared<OutputTail>();
+    std::thread([tail, in, out] {
+      char buf[4096];
+      std::string partial;
+      while (true) {
+        ssize_t n = ::read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        (void)!::write(out, buf, static_cast<size_t>(n));
+        partial.append(buf, static_cast<size_t>(n));
+        size_t nl;
+        std::lock_guard l(tail->mu);
+        while ((nl = partial.find('\n')) != std::string::npos) {
+          tail->lines.push_back(partial.substr(0, nl));
+          if (tail->lines.size() > 30) tail->lines.pop_front();
+          partial.erase(0, nl + 1);
+        }
+      }
+      ::close(in);
+      ::close(out);
+    }).detach();
+    return tail;
+  }
 };
 
 Manager::Manager(ManagerConfig config) : config_(std::move(config)) {}
@@ -263,14 +289,6 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
   std::vector<std::string> args = {Bin("postgres"), "-D", config_.data_dir, "-c",
                                    "unix_socket_directories=" + config_.socket_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  std::vector<std::string> envs = BuildEnv({});
-  std::vector<char*> cenv;
-  for (auto& e : envs) cenv.push_back(e.data());
-  cenv.push_back(nullptr);
-
   int out_fd = config_.log_file.empty() ? ::fcntl(2, F_DUPFD_CLOEXEC, 3)
                                         : ::open(config_.log_file.c_str(),
                                                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -278,56 +296,18 @@ absl::Status Manager::StartInternal(const std::vector<std::string>& extra_args) 
     return absl::InternalError(
         fmt::format("cannot open postgres log destination: {}", std::strerror(errno)));
   }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
+  auto child = SpawnChild(args, {}, ChildGroup::kNewSession);
+  if (!child.ok()) {
     ::close(out_fd);
-    return absl::InternalError(fmt::format("pipe: {}", std::strerror(errno)));
+    return child.status();
   }
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::close(out_fd);
-    return absl::InternalError(fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    // Own session: a Ctrl-C or SIGTERM aimed at the keeper's group does not hit postgres; the
-    // keeper stops it with pg_ctl.
-    ::setsid();
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    CloseFromFd3();
-    ::execvpe(cargv[0], cargv.data(), cenv.data());
-    const char msg[] = "exec of postgres failed\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    _exit(127);
-  }
-  ::close(fds[1]);
+  const pid_t pid = child->pid;
   child_pid_ = pid;
-  output_ = std::make_shared<OutputTail>();
-  std::thread([tail = output_, in = fds[0], out = out_fd] {
-    char buf[4096];
-    std::string partial;
-    while (true) {
-      ssize_t n = ::read(in, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      (void)!::write(out, buf, static_cast<size_t>(n));
-      partial.append(buf, static_cast<size_t>(n));
-      size_t nl;
-      std::lock_guard l(tail->mu);
-      while ((nl = partial.find('\n')) != std::string::npos) {
-        tail->lines.push_back(partial.substr(0, nl));
-        if (tail->lines.size() > 30) tail->lines.pop_front();
-        partial.erase(0, nl + 1);
-      }
-    }
-    ::close(in);
-    ::close(out);
-  }).detach();
+  output_ = OutputTail::Pump(child->output_fd, out_fd);
+  return WaitUntilStarted(pid);
+}
 
+absl::Status Manager::WaitUntilStarted(pid_t pid) {
   // Started means postmaster.pid names our child: until then the data dir may still belong to
   // another postmaster, or ours may fail on a bad parameter.
   auto deadline = SteadyClock::now() + kStartTimeout;

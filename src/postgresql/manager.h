@@ -175,6 +175,9 @@ class Manager {
   std::string Bin(const std::string& name) const;
   std::string Path(const std::string& rel) const;
   absl::Status StartInternal(const std::vector<std::string>& extra_args);
+  // Waits until postmaster.pid names `pid` (our child): started. Fails when the child exits
+  // first or after kStartTimeout (the child is then SIGQUIT and reaped).
+  absl::Status WaitUntilStarted(pid_t pid);
   // Reaps our postmaster child if it exited (waiting up to `wait` for it).
   void ReapChild(std::chrono::milliseconds wait);
   // Waits up to `wait` until the postmaster is no longer alive; false on timeout.

@@ -1,6 +1,13 @@
 #include "postgresql/config.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <thread>
 
 #include "postgresql/command.h"
 #include "postgresql/queries.h"
@@ -318,6 +325,53 @@ TEST(RunCommandTest, ExitCodeOutputAndMissingProgram) {
   ASSERT_TRUE(t.ok());
   EXPECT_TRUE(t->timed_out);
   EXPECT_EQ(RunCommand({"/nonexistent/prog"}).status().code(), absl::StatusCode::kNotFound);
+}
+
+// A killed process whose parent died is re-parented to PID 1, which in a container may never
+// reap it: it is dead (state Z) but kill(pid, 0) still succeeds.
+bool IsZombie(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+TEST(RunCommandTest, TimeoutKillsTheWholeProcessGroup) {
+  // The shell starts a grandchild that would outlive it; the deadline kills both.
+  const std::string pidfile =
+      ::testing::TempDir() + "/stolon-runcommand-" + std::to_string(::getpid());
+  auto t = RunCommand({"/bin/sh", "-c", "sleep 30 & echo $! > " + pidfile + "; wait"}, {},
+                      std::chrono::milliseconds(300));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->timed_out);
+  EXPECT_EQ(t->exit_code, -1);
+  EXPECT_EQ(t->term_signal, SIGKILL);
+  std::ifstream in(pidfile);
+  pid_t grandchild = 0;
+  in >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {  // up to 1 s for the kernel to deliver the SIGKILL
+    gone = (::kill(grandchild, 0) != 0 && errno == ESRCH) || IsZombie(grandchild);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "grandchild " << grandchild << " survived the timeout";
+  std::remove(pidfile.c_str());
+}
+
+TEST(RunCommandTest, SignalAndEnvironmentAreReported) {
+  auto k = RunCommand({"/bin/sh", "-c", "kill -TERM $$"});
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->exit_code, -1);
+  EXPECT_EQ(k->term_signal, SIGTERM);
+  EXPECT_FALSE(k->timed_out);
+  auto e = RunCommand({"/bin/sh", "-c", "echo \"$STOLON_TEST_VAR\"; exit 0"},
+                      {{"STOLON_TEST_VAR", "value 1"}});
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->exit_code, 0);
+  EXPECT_EQ(e->term_signal, 0);
+  EXPECT_EQ(e->output, "value 1\n");
 }
 
 }  // namespace
