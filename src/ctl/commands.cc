@@ -317,6 +317,116 @@ StoreFactory DefaultStoreFactory() {
   return [](const store::StoreConfig& c) { return store::NewKvStore(c); };
 }
 
+namespace {
+
+// How a subcommand is wired: `on(sub, fn)` makes fn the action run once parsing chose `sub`;
+// `add_file(sub, what)` adds its -f/--file option.
+struct CommandWiring {
+  Ctl& ctl;
+  Flags& f;
+  std::function<void(CLI::App*, const std::function<absl::Status()>&)> on;
+  std::function<void(CLI::App*, const std::string&)> add_file;
+};
+
+// init, status, spec, update: the cluster specification. Returns the status subcommand (its
+// --format json also shapes the error output).
+CLI::App* AddSpecCommands(CLI::App& app, const CommandWiring& w) {
+  Ctl& ctl = w.ctl;
+  Flags& f = w.f;
+  auto* init = app.add_subcommand("init", "Initialize a new cluster");
+  init->add_option("spec", f.positional, "cluster spec as JSON (default {\"initMode\":\"new\"})");
+  w.add_file(init, "file containing the cluster spec");
+  init->add_flag("-y,--yes", f.yes, "don't ask for confirmation");
+  init->footer(
+      "Examples:\n"
+      "  stolonctl init                                   # {\"initMode\":\"new\"}\n"
+      "  stolonctl init '{\"initMode\":\"new\",\"synchronousReplication\":true}'\n"
+      "  stolonctl init -y -f spec.json\n"
+      "  stolonctl init "
+      "'{\"initMode\":\"existing\",\"existingConfig\":{\"keeperUID\":\"keeper0\"}}'");
+  w.on(init, [&ctl] { return ctl.Init(); });
+
+  auto* status = app.add_subcommand("status", "Display the current cluster status");
+  status->add_option("-f,--format", f.format, "output format: text or json")->capture_default_str();
+  status->footer("Examples:\n  stolonctl status\n  stolonctl status -f json | jq .cluster");
+  w.on(status, [&ctl] { return ctl.Status(); });
+
+  auto* spec = app.add_subcommand("spec", "Retrieve the current cluster specification");
+  spec->add_flag("--defaults", f.defaults, "also show default values");
+  spec->footer("Examples:\n  stolonctl spec\n  stolonctl spec --defaults");
+  w.on(spec, [&ctl] { return ctl.Spec(); });
+
+  auto* update = app.add_subcommand("update", "Update a cluster specification");
+  update->add_option("spec", f.positional, "cluster spec (or merge patch) as JSON");
+  w.add_file(update, "file containing the new cluster spec or patch");
+  update->add_flag("-p,--patch", f.patch, "patch the current cluster specification (RFC 7386)");
+  update->footer(
+      "Examples:\n"
+      "  stolonctl update --patch '{\"synchronousReplication\":true}'\n"
+      "  stolonctl update --patch '{\"pgParameters\":{\"max_connections\":\"200\"}}'\n"
+      "  stolonctl update --patch '{\"pgParameters\":{\"work_mem\":null}}'   # remove a key\n"
+      "  stolonctl update -f full-spec.json                                  # replace the spec");
+  w.on(update, [&ctl] { return ctl.Update(); });
+  return status;
+}
+
+// failkeeper, promote, removekeeper, clusterdata read/write: operations on the cluster data.
+void AddOperationCommands(CLI::App& app, const CommandWiring& w) {
+  Ctl& ctl = w.ctl;
+  Flags& f = w.f;
+  auto* failkeeper = app.add_subcommand("failkeeper", "Force keeper as temporarily failed");
+  failkeeper->add_option("keeperUID", f.positional, "keeper uid")->required();
+  failkeeper->footer(
+      "Examples:\n  stolonctl failkeeper keeper0   # force a failover away from keeper0");
+  w.on(failkeeper, [&ctl] { return ctl.FailKeeper(); });
+
+  auto* promote = app.add_subcommand("promote", "Promotes a standby cluster to a primary cluster");
+  promote->add_flag("-y,--yes", f.yes, "don't ask for confirmation");
+  promote->footer("Examples:\n  stolonctl promote -y");
+  w.on(promote, [&ctl] { return ctl.Promote(); });
+
+  auto* removekeeper = app.add_subcommand("removekeeper", "Removes keeper from cluster data");
+  removekeeper->add_option("keeperUID", f.positional, "keeper uid")->required();
+  removekeeper->footer("Examples:\n  stolonctl removekeeper keeper2");
+  w.on(removekeeper, [&ctl] { return ctl.RemoveKeeper(); });
+
+  auto* cdcmd = app.add_subcommand("clusterdata", "Manage current cluster data");
+  cdcmd->require_subcommand(1);
+  auto* cdread = cdcmd->add_subcommand("read", "Retrieve the current cluster data");
+  cdread->add_flag("--pretty", f.pretty, "pretty print");
+  cdread->footer("Examples:\n  stolonctl clusterdata read --pretty > backup.json");
+  w.on(cdread, [&ctl] { return ctl.ClusterDataRead(); });
+  auto* cdwrite = cdcmd->add_subcommand("write", "Write cluster data");
+  cdwrite->add_option("-f,--file", f.file, "file containing the cluster data (default: stdin)");
+  cdwrite->add_flag("-y,--yes", f.yes, "overwrite the existing cluster data");
+  cdwrite->footer("Examples:\n  stolonctl clusterdata write -f backup.json --yes");
+  w.on(cdwrite, [&ctl] { return ctl.ClusterDataWrite(); });
+}
+
+// version and completion: about stolonctl itself.
+void AddToolCommands(CLI::App& app, const CommandWiring& w, CtlIo io) {
+  Flags& f = w.f;
+  auto* version = app.add_subcommand("version", "Display the version");
+  w.on(version, [io] {
+    io.out << "stolonctl version " << STOLON_VERSION << "\n";
+    return absl::OkStatus();
+  });
+
+  auto* completion = app.add_subcommand("completion", "Print a shell completion script");
+  completion->add_option("shell", f.shell, "shell: bash")->required();
+  completion->footer("Examples:\n  source <(stolonctl completion bash)");
+  w.on(completion, [io, &f] {
+    if (f.shell != "bash") {
+      return absl::InvalidArgumentError(
+          fmt::format("unsupported shell \"{}\": only bash is supported", f.shell));
+    }
+    io.out << BashCompletionScript();
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace
+
 int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFactory& factory) {
   Ctl ctl(io, factory);
   CLI::App app{"stolon command line client", "stolonctl"};
@@ -331,94 +441,18 @@ int RunStolonctl(const std::vector<std::string>& args, CtlIo io, const StoreFact
   Flags& f = ctl.flags;
 
   std::function<absl::Status()> action;
-  auto on = [&](CLI::App* sub, const std::function<absl::Status()>& fn) {
-    sub->callback([&action, fn] { action = fn; });
-  };
-  auto add_file = [&](CLI::App* sub, const std::string& what) {
-    sub->add_option("-f,--file", f.file, what + " (use - to read from stdin)")
-        ->each([&f](const std::string&) { f.file_given = true; });
-  };
-
-  auto* init = app.add_subcommand("init", "Initialize a new cluster");
-  init->add_option("spec", f.positional, "cluster spec as JSON (default {\"initMode\":\"new\"})");
-  add_file(init, "file containing the cluster spec");
-  init->add_flag("-y,--yes", f.yes, "don't ask for confirmation");
-  init->footer(
-      "Examples:\n"
-      "  stolonctl init                                   # {\"initMode\":\"new\"}\n"
-      "  stolonctl init '{\"initMode\":\"new\",\"synchronousReplication\":true}'\n"
-      "  stolonctl init -y -f spec.json\n"
-      "  stolonctl init "
-      "'{\"initMode\":\"existing\",\"existingConfig\":{\"keeperUID\":\"keeper0\"}}'");
-  on(init, [&] { return ctl.Init(); });
-
-  auto* status = app.add_subcommand("status", "Display the current cluster status");
-  status->add_option("-f,--format", f.format, "output format: text or json")->capture_default_str();
-  status->footer("Examples:\n  stolonctl status\n  stolonctl status -f json | jq .cluster");
-  on(status, [&] { return ctl.Status(); });
-
-  auto* spec = app.add_subcommand("spec", "Retrieve the current cluster specification");
-  spec->add_flag("--defaults", f.defaults, "also show default values");
-  spec->footer("Examples:\n  stolonctl spec\n  stolonctl spec --defaults");
-  on(spec, [&] { return ctl.Spec(); });
-
-  auto* update = app.add_subcommand("update", "Update a cluster specification");
-  update->add_option("spec", f.positional, "cluster spec (or merge patch) as JSON");
-  add_file(update, "file containing the new cluster spec or patch");
-  update->add_flag("-p,--patch", f.patch, "patch the current cluster specification (RFC 7386)");
-  update->footer(
-      "Examples:\n"
-      "  stolonctl update --patch '{\"synchronousReplication\":true}'\n"
-      "  stolonctl update --patch '{\"pgParameters\":{\"max_connections\":\"200\"}}'\n"
-      "  stolonctl update --patch '{\"pgParameters\":{\"work_mem\":null}}'   # remove a key\n"
-      "  stolonctl update -f full-spec.json                                  # replace the spec");
-  on(update, [&] { return ctl.Update(); });
-
-  auto* failkeeper = app.add_subcommand("failkeeper", "Force keeper as temporarily failed");
-  failkeeper->add_option("keeperUID", f.positional, "keeper uid")->required();
-  failkeeper->footer(
-      "Examples:\n  stolonctl failkeeper keeper0   # force a failover away from keeper0");
-  on(failkeeper, [&] { return ctl.FailKeeper(); });
-
-  auto* promote = app.add_subcommand("promote", "Promotes a standby cluster to a primary cluster");
-  promote->add_flag("-y,--yes", f.yes, "don't ask for confirmation");
-  promote->footer("Examples:\n  stolonctl promote -y");
-  on(promote, [&] { return ctl.Promote(); });
-
-  auto* removekeeper = app.add_subcommand("removekeeper", "Removes keeper from cluster data");
-  removekeeper->add_option("keeperUID", f.positional, "keeper uid")->required();
-  removekeeper->footer("Examples:\n  stolonctl removekeeper keeper2");
-  on(removekeeper, [&] { return ctl.RemoveKeeper(); });
-
-  auto* cdcmd = app.add_subcommand("clusterdata", "Manage current cluster data");
-  cdcmd->require_subcommand(1);
-  auto* cdread = cdcmd->add_subcommand("read", "Retrieve the current cluster data");
-  cdread->add_flag("--pretty", f.pretty, "pretty print");
-  cdread->footer("Examples:\n  stolonctl clusterdata read --pretty > backup.json");
-  on(cdread, [&] { return ctl.ClusterDataRead(); });
-  auto* cdwrite = cdcmd->add_subcommand("write", "Write cluster data");
-  cdwrite->add_option("-f,--file", f.file, "file containing the cluster data (default: stdin)");
-  cdwrite->add_flag("-y,--yes", f.yes, "overwrite the existing cluster data");
-  cdwrite->footer("Examples:\n  stolonctl clusterdata write -f backup.json --yes");
-  on(cdwrite, [&] { return ctl.ClusterDataWrite(); });
-
-  auto* version = app.add_subcommand("version", "Display the version");
-  on(version, [&] {
-    io.out << "stolonctl version " << STOLON_VERSION << "\n";
-    return absl::OkStatus();
-  });
-
-  auto* completion = app.add_subcommand("completion", "Print a shell completion script");
-  completion->add_option("shell", f.shell, "shell: bash")->required();
-  completion->footer("Examples:\n  source <(stolonctl completion bash)");
-  on(completion, [&] {
-    if (f.shell != "bash") {
-      return absl::InvalidArgumentError(
-          fmt::format("unsupported shell \"{}\": only bash is supported", f.shell));
-    }
-    io.out << BashCompletionScript();
-    return absl::OkStatus();
-  });
+  const CommandWiring wiring{ctl, f,
+                             [&action](CLI::App* sub, const std::function<absl::Status()>& fn) {
+                               sub->callback([&action, fn] { action = fn; });
+                             },
+                             [&f](CLI::App* sub, const std::string& what) {
+                               sub->add_option("-f,--file", f.file,
+                                               what + " (use - to read from stdin)")
+                                   ->each([&f](const std::string&) { f.file_given = true; });
+                             }};
+  CLI::App* status = AddSpecCommands(app, wiring);
+  AddOperationCommands(app, wiring);
+  AddToolCommands(app, wiring, io);
 
   FlagParseResult parsed = ParseCommandLine(app, args, "stolonctl", "STOLONCTL");
   if (parsed.exit) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "CLI/CLI.hpp"
+#include "common/status.h"
 #include "fmt/format.h"
 #include "postgresql/config.h"
 #include "spdlog/spdlog.h"
@@ -205,7 +206,10 @@ void AddKeeperFlags(CLI::App& app, KeeperConfig& c) {
   BindEnv(app, "STKEEPER");
 }
 
-absl::Status FinalizeConfig(KeeperConfig& c) {
+namespace {
+
+// --uid (or the deprecated --id) and --data-dir / --pg-bin-path made absolute.
+absl::Status FinalizeIdentityAndPaths(KeeperConfig& c) {
   if (!c.id.empty()) {
     spdlog::warn("the --id flag is deprecated, use --uid instead");
     if (c.uid.empty()) c.uid = c.id;
@@ -231,31 +235,43 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
     }
     *path = abs.lexically_normal().string();
   }
-  if (absl::Status s = ValidateCommonConfig(c.common); !s.ok()) return s;
-  if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) return sc.status();
+  return absl::OkStatus();
+}
+
+// --pg-listen-address, --pg-port and their advertised counterparts.
+absl::Status FinalizePgAddress(KeeperConfig& c) {
   if (c.pg_listen_address.empty()) {
     return absl::InvalidArgumentError("--pg-listen-address is required");
   }
   if (c.pg_advertise_address.empty()) c.pg_advertise_address = c.pg_listen_address;
-  if (absl::Status s = CheckPort("--pg-port", c.pg_port); !s.ok()) return s;
-  if (!c.pg_advertise_port.empty()) {
-    if (absl::Status s = CheckPort("--pg-advertise-port", c.pg_advertise_port); !s.ok()) return s;
-  }
+  RETURN_IF_ERROR(CheckPort("--pg-port", c.pg_port));
+  if (!c.pg_advertise_port.empty())
+    RETURN_IF_ERROR(CheckPort("--pg-advertise-port", c.pg_advertise_port));
   if (c.pg_advertise_port.empty()) c.pg_advertise_port = c.pg_port;
   WarnAboutAdvertiseAddress(c.pg_advertise_address);
+  return absl::OkStatus();
+}
 
+// Reads `file` (when given) into `password`; `who` names the user in the error.
+absl::Status LoadPasswordFile(const std::string& file, std::string& password,
+                              const std::string& who) {
+  if (file.empty()) return absl::OkStatus();
+  auto pw = ReadPasswordFile(file);
+  if (!pw.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("cannot read {} password: {}", who, std::string(pw.status().message())));
+  }
+  password = *pw;
+  return absl::OkStatus();
+}
+
+// The superuser and replication user: names, auth methods, passwords.
+absl::Status FinalizeCredentials(KeeperConfig& c) {
   if (c.pg_repl_username.empty())
     return absl::InvalidArgumentError("--pg-repl-username is required");
-  if (absl::Status s =
-          CheckAuth(c.pg_repl_auth_method, c.pg_repl_password, c.pg_repl_password_file, "repl");
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckAuth(c.pg_su_auth_method, c.pg_su_password, c.pg_su_password_file, "su");
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(
+      CheckAuth(c.pg_repl_auth_method, c.pg_repl_password, c.pg_repl_password_file, "repl"));
+  RETURN_IF_ERROR(CheckAuth(c.pg_su_auth_method, c.pg_su_password, c.pg_su_password_file, "su"));
   if (c.pg_su_username.empty()) {
     c.pg_su_username = CurrentOsUser();
     if (c.pg_su_username.empty()) {
@@ -263,25 +279,11 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
           "cannot determine the current user name: pass --pg-su-username");
     }
   }
-  if (!c.pg_repl_password_file.empty()) {
-    auto pw = ReadPasswordFile(c.pg_repl_password_file);
-    if (!pw.ok()) {
-      return absl::InvalidArgumentError(fmt::format("cannot read pg replication user password: {}",
-                                                    std::string(pw.status().message())));
-    }
-    c.pg_repl_password = *pw;
-  }
-  if (!c.pg_su_password_file.empty()) {
-    auto pw = ReadPasswordFile(c.pg_su_password_file);
-    if (!pw.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("cannot read pg superuser password: {}", std::string(pw.status().message())));
-    }
-    c.pg_su_password = *pw;
-  }
-  if (absl::Status s = TrimPassword(c.pg_su_password, "superuser"); !s.ok()) return s;
-  if (absl::Status s = TrimPassword(c.pg_repl_password, "replication user"); !s.ok()) return s;
-
+  RETURN_IF_ERROR(
+      LoadPasswordFile(c.pg_repl_password_file, c.pg_repl_password, "pg replication user"));
+  RETURN_IF_ERROR(LoadPasswordFile(c.pg_su_password_file, c.pg_su_password, "pg superuser"));
+  RETURN_IF_ERROR(TrimPassword(c.pg_su_password, "superuser"));
+  RETURN_IF_ERROR(TrimPassword(c.pg_repl_password, "replication user"));
   if (c.pg_su_username == c.pg_repl_username) {
     spdlog::warn(
         "superuser name and replication user name are the same. Different users are suggested.");
@@ -297,6 +299,16 @@ absl::Status FinalizeConfig(KeeperConfig& c) {
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FinalizeConfig(KeeperConfig& c) {
+  RETURN_IF_ERROR(FinalizeIdentityAndPaths(c));
+  RETURN_IF_ERROR(ValidateCommonConfig(c.common));
+  if (auto sc = store::StoreConfigFromFlags(c.common); !sc.ok()) return sc.status();
+  RETURN_IF_ERROR(FinalizePgAddress(c));
+  return FinalizeCredentials(c);
 }
 
 }  // namespace stolon::keeper

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "common/status.h"
 #include "fmt/format.h"
 #include "postgresql/util.h"
 
@@ -60,6 +61,55 @@ absl::Status ResultError(PGresult* res, pg_conn* conn) {
   return absl::InternalError(text);
 }
 
+// Sends `sql` (with `args` as text parameters, if any) and flushes it (non-blocking mode).
+absl::Status SendQuery(pg_conn* conn, const std::string& sql, const std::vector<std::string>& args,
+                       Clock::time_point deadline, std::chrono::milliseconds timeout) {
+  int sent;
+  if (args.empty()) {
+    sent = PQsendQuery(conn, sql.c_str());
+  } else {
+    std::vector<const char*> values;
+    for (const auto& a : args) values.push_back(a.c_str());
+    sent = PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0);
+  }
+  if (!sent) {
+    std::string msg = Trim(PQerrorMessage(conn));
+    if (PQstatus(conn) == CONNECTION_BAD) return absl::UnavailableError(msg);
+    return absl::InternalError(msg);
+  }
+  while (true) {
+    int f = PQflush(conn);
+    if (f == 0) return absl::OkStatus();
+    if (f < 0) return absl::UnavailableError(Trim(PQerrorMessage(conn)));
+    if (!WaitSocket(PQsocket(conn), true, deadline)) {
+      return absl::DeadlineExceededError(
+          fmt::format("timeout sending query after {}ms", timeout.count()));
+    }
+  }
+}
+
+// The columns and rows of a PGRES_TUPLES_OK result (NULL as nullopt).
+Result ReadTuples(PGresult* res) {
+  Result out;
+  int nf = PQnfields(res);
+  for (int i = 0; i < nf; ++i) out.columns.emplace_back(PQfname(res, i));
+  int nt = PQntuples(res);
+  for (int r = 0; r < nt; ++r) {
+    Row row;
+    for (int i = 0; i < nf; ++i) {
+      if (PQgetisnull(res, r, i)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(
+            std::string(PQgetvalue(res, r, i), static_cast<size_t>(PQgetlength(res, r, i))));
+      }
+    }
+    out.rows.push_back(std::move(row));
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Connection> Connection::Connect(const ConnParams& params,
@@ -113,30 +163,7 @@ absl::StatusOr<Result> Connection::Run(const std::string& sql,
                                        const std::vector<std::string>& args) {
   if (!conn_) return absl::FailedPreconditionError("connection is closed");
   auto deadline = Clock::now() + timeout_;
-  int sent;
-  if (args.empty()) {
-    sent = PQsendQuery(conn_, sql.c_str());
-  } else {
-    std::vector<const char*> values;
-    for (const auto& a : args) values.push_back(a.c_str());
-    sent = PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0);
-  }
-  if (!sent) {
-    std::string msg = Trim(PQerrorMessage(conn_));
-    if (PQstatus(conn_) == CONNECTION_BAD) return absl::UnavailableError(msg);
-    return absl::InternalError(msg);
-  }
-  // Flush the query (non-blocking mode).
-  while (true) {
-    int f = PQflush(conn_);
-    if (f == 0) break;
-    if (f < 0) return absl::UnavailableError(Trim(PQerrorMessage(conn_)));
-    if (!WaitSocket(PQsocket(conn_), true, deadline)) {
-      return absl::DeadlineExceededError(
-          fmt::format("timeout sending query after {}ms", timeout_.count()));
-    }
-  }
+  RETURN_IF_ERROR(SendQuery(conn_, sql, args, deadline, timeout_));
   Result out;
   absl::Status err = absl::OkStatus();
   bool timed_out = false;
@@ -163,24 +190,7 @@ absl::StatusOr<Result> Connection::Run(const std::string& sql,
     if (!res) break;
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) {
-      if (st == PGRES_TUPLES_OK) {
-        out = Result{};
-        int nf = PQnfields(res);
-        for (int i = 0; i < nf; ++i) out.columns.emplace_back(PQfname(res, i));
-        int nt = PQntuples(res);
-        for (int r = 0; r < nt; ++r) {
-          Row row;
-          for (int i = 0; i < nf; ++i) {
-            if (PQgetisnull(res, r, i)) {
-              row.emplace_back(std::nullopt);
-            } else {
-              row.emplace_back(
-                  std::string(PQgetvalue(res, r, i), static_cast<size_t>(PQgetlength(res, r, i))));
-            }
-          }
-          out.rows.push_back(std::move(row));
-        }
-      }
+      if (st == PGRES_TUPLES_OK) out = ReadTuples(res);
       out.command_status = PQcmdStatus(res);
     } else if (err.ok()) {
       err = ResultError(res, conn_);

@@ -88,6 +88,10 @@ absl::Status Checker::Check() {
     Apply(std::nullopt, "no route", why);
     return absl::InvalidArgumentError(why);
   }
+  return Route(cd, spec);
+}
+
+absl::Status Checker::Route(const cluster::ClusterData& cd, const cluster::ClusterSpec& spec) {
   // 5. Publish the larger timeout, so a shrinking spec never makes the sentinel drop us early.
   const Duration spec_interval = spec.proxy_check_interval.value_or(std::chrono::seconds(5));
   const Duration spec_timeout = spec.proxy_timeout.value_or(std::chrono::seconds(15));

@@ -71,6 +71,8 @@ class Checker {
   void NoteFenced() { fenced_ = true; }
 
  private:
+  // Steps 5-11 on a valid cluster data: decide the route, publish our info, apply.
+  absl::Status Route(const cluster::ClusterData& cd, const cluster::ClusterSpec& spec);
   // Applies a destination and logs it when the outcome differs from the previous check.
   void Apply(const std::optional<asio::ip::tcp::endpoint>& dest, const std::string& outcome,
              const std::string& why);

@@ -132,6 +132,69 @@ std::string RangeKey(const std::string& prefix) {
 EtcdKvStore::EtcdKvStore(EtcdOptions options) : options_(std::move(options)) {}
 EtcdKvStore::~EtcdKvStore() = default;
 
+namespace {
+
+// The channel credentials: insecure for http:// endpoints; for https://, TLS with the CA and
+// client certificate files given, or without server verification (--store-skip-tls-verify).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
+    const EtcdOptions& options, bool tls) {
+  if (!tls) return grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  std::string ca, cert, key;
+  if (!options.ca_file.empty()) {
+    ASSIGN_OR_RETURN(ca, ReadFile(options.ca_file, "--store-ca-file"));
+  }
+  if (!options.cert_file.empty()) {
+    ASSIGN_OR_RETURN(cert, ReadFile(options.cert_file, "--store-cert-file"));
+    ASSIGN_OR_RETURN(key, ReadFile(options.key_file, "--store-key"));
+  }
+  if (options.skip_tls_verify) {
+    // gRPC's stable SSL credentials always verify; the experimental TLS credentials accept a
+    // verifier, and the no-op one accepts any server certificate and name.
+    grpc::experimental::TlsChannelCredentialsOptions o;
+    o.set_verify_server_certs(false);
+    o.set_check_call_host(false);
+    o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    if (!cert.empty()) {
+      std::vector<grpc::experimental::IdentityKeyCertPair> pairs = {{key, cert}};
+      o.set_certificate_provider(
+          std::make_shared<grpc::experimental::StaticDataCertificateProvider>(pairs));
+      o.watch_identity_key_cert_pairs();
+    }
+    creds = grpc::experimental::TlsCredentials(o);
+  } else {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = ca;
+    o.pem_private_key = key;
+    o.pem_cert_chain = cert;
+    creds = grpc::SslCredentials(o);
+  }
+  if (!creds) return absl::InvalidArgumentError("cannot build TLS credentials for etcd");
+  return creds;
+}
+
+// The channel arguments of one endpoint's connection.
+grpc::ChannelArguments MakeChannelArguments(int timeout_ms) {
+  grpc::ChannelArguments args;
+  // Reconnect quickly after an etcd member comes back (gRPC's default backoff grows to 120s).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Despite its name this is gRPC's minimum connect timeout (20s by default): how long one
+  // attempt (TCP, TLS, HTTP/2 SETTINGS) may take. Longer than the store timeout helps no call;
+  // much shorter fails slow but live handshakes (TLS on a loaded host), and an attempt parked
+  // in a frozen member's accept queue completes as soon as the member is thawed.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, timeout_ms);
+  // Detect dead connections under long-lived watch streams. etcd refuses pings more frequent
+  // than every 5s (--grpc-keepalive-min-time), so stay above that.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, timeout_ms);
+  // Our own connections: a frozen member seen by another store object must not affect us.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return args;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<EtcdKvStore>> EtcdKvStore::Create(const EtcdOptions& options) {
   if (options.endpoints.empty()) {
     return absl::InvalidArgumentError("no etcd endpoints: pass --store-endpoints");
@@ -151,60 +214,12 @@ absl::StatusOr<std::unique_ptr<EtcdKvStore>> EtcdKvStore::Create(const EtcdOptio
     return absl::InvalidArgumentError("--store-cert-file and --store-key must be given together");
   }
 
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (!tls) {
-    creds = grpc::InsecureChannelCredentials();
-  } else {
-    std::string ca, cert, key;
-    if (!options.ca_file.empty()) {
-      ASSIGN_OR_RETURN(ca, ReadFile(options.ca_file, "--store-ca-file"));
-    }
-    if (!options.cert_file.empty()) {
-      ASSIGN_OR_RETURN(cert, ReadFile(options.cert_file, "--store-cert-file"));
-      ASSIGN_OR_RETURN(key, ReadFile(options.key_file, "--store-key"));
-    }
-    if (options.skip_tls_verify) {
-      // gRPC's stable SSL credentials always verify; the experimental TLS credentials accept a
-      // verifier, and the no-op one accepts any server certificate and name.
-      grpc::experimental::TlsChannelCredentialsOptions o;
-      o.set_verify_server_certs(false);
-      o.set_check_call_host(false);
-      o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-      if (!cert.empty()) {
-        std::vector<grpc::experimental::IdentityKeyCertPair> pairs = {{key, cert}};
-        o.set_certificate_provider(
-            std::make_shared<grpc::experimental::StaticDataCertificateProvider>(pairs));
-        o.watch_identity_key_cert_pairs();
-      }
-      creds = grpc::experimental::TlsCredentials(o);
-    } else {
-      grpc::SslCredentialsOptions o;
-      o.pem_root_certs = ca;
-      o.pem_private_key = key;
-      o.pem_cert_chain = cert;
-      creds = grpc::SslCredentials(o);
-    }
-    if (!creds) return absl::InvalidArgumentError("cannot build TLS credentials for etcd");
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds, MakeCredentials(options, tls));
 
   const int timeout_ms = static_cast<int>(options.timeout.count());
   std::unique_ptr<EtcdKvStore> store(new EtcdKvStore(options));
   for (const auto& url : options.endpoints) {
-    grpc::ChannelArguments args;
-    // Reconnect quickly after an etcd member comes back (gRPC's default backoff grows to 120s).
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    // Despite its name this is gRPC's minimum connect timeout (20s by default): how long one
-    // attempt (TCP, TLS, HTTP/2 SETTINGS) may take. Longer than the store timeout helps no call;
-    // much shorter fails slow but live handshakes (TLS on a loaded host), and an attempt parked
-    // in a frozen member's accept queue completes as soon as the member is thawed.
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, timeout_ms);
-    // Detect dead connections under long-lived watch streams. etcd refuses pings more frequent
-    // than every 5s (--grpc-keepalive-min-time), so stay above that.
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, timeout_ms);
-    // Our own connections: a frozen member seen by another store object must not affect us.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    grpc::ChannelArguments args = MakeChannelArguments(timeout_ms);
     auto ep = std::make_unique<Endpoint>();
     ep->url = url;
     ep->channel = grpc::CreateCustomChannel(TargetOf(url), creds, args);
