@@ -18,8 +18,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/duration.h"
+
+namespace stolon {
+class IdGenerator;
+}  // namespace stolon
 
 namespace stolon::cluster {
 
@@ -321,6 +326,12 @@ struct ClusterData {
   Proxy proxy;                                        // "proxy"
   bool operator==(const ClusterData&) const = default;
 };
+
+// A fresh clusterdata for `spec` (validated first; the error names the field): a new cluster uid
+// from `ids`, generation 1, phase initializing, no keepers or dbs, an empty proxy object. What
+// `stolonctl init` writes and what the sentinel writes for --initial-cluster-spec.
+absl::StatusOr<ClusterData> NewClusterData(const ClusterSpec& spec, IdGenerator& ids,
+                                           const Clock& clock);
 
 // ---------------------------------------------------------------------------------------------
 // Component infos, published by each component under its own key with a TTL.

@@ -160,7 +160,7 @@ absl::Status Ctl::Init() {
   const cluster::ClusterSpec& spec = *parsed;
   RealClock& clock = RealClock::Instance();
   RandomIdGenerator ids;
-  ASSIGN_OR_RETURN(cluster::ClusterData cd, NewClusterData(spec, ids, clock));
+  ASSIGN_OR_RETURN(cluster::ClusterData cd, cluster::NewClusterData(spec, ids, clock));
   ASSIGN_OR_RETURN(store::Store * st, OpenStore());
   ASSIGN_OR_RETURN(auto existing, st->GetClusterData());
   if (existing) io_.out << "WARNING: The current cluster data will be removed\n";

@@ -16,20 +16,6 @@ std::string KnownKeepers(const cluster::ClusterData& cd) {
 
 }  // namespace
 
-absl::StatusOr<cluster::ClusterData> NewClusterData(const cluster::ClusterSpec& spec,
-                                                    IdGenerator& ids, const Clock& clock) {
-  RETURN_IF_ERROR(Annotate(spec.WithDefaults().Validate(), "invalid cluster spec"));
-  cluster::ClusterData cd;
-  cd.format_version = cluster::kCurrentCDFormatVersion;
-  cd.change_time = clock.WallNow();
-  cd.cluster.uid = ids.NewUid();
-  cd.cluster.generation = cluster::kInitialGeneration;
-  cd.cluster.change_time = clock.WallNow();
-  cd.cluster.spec = spec;
-  cd.cluster.status.phase = cluster::kPhaseInitializing;
-  return cd;
-}
-
 absl::StatusOr<cluster::ClusterData> RequireClusterData(
     const std::optional<cluster::ClusterData>& cd, const std::string& cluster_name) {
   if (!cd) {

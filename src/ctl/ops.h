@@ -8,15 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "cluster/cluster.h"
-#include "common/clock.h"
-#include "common/ids.h"
 
 namespace stolon::ctl {
-
-// `init`: a fresh clusterdata for `spec` (validated first): new cluster uid, generation 1, phase
-// initializing, no keepers/dbs, an empty proxy object.
-absl::StatusOr<cluster::ClusterData> NewClusterData(const cluster::ClusterSpec& spec,
-                                                    IdGenerator& ids, const Clock& clock);
 
 // Checks what stolonctl needs before acting on a read clusterdata: it exists and its spec
 // validates. (formatVersion is checked when decoding.)

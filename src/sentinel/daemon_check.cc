@@ -4,7 +4,6 @@
 #include <chrono>
 
 #include "common/log.h"
-#include "ctl/ops.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
@@ -230,7 +229,7 @@ CheckOutcome SentinelChecker::CreateInitialClusterData() {
     LogOnChange("no-cd", "no cluster data available, waiting for it to appear");
     return CheckOutcome::kWaitingForClusterData;
   }
-  auto cd = ctl::NewClusterData(*options_.initial_cluster_spec, ids_, clock_);
+  auto cd = cluster::NewClusterData(*options_.initial_cluster_spec, ids_, clock_);
   if (!cd.ok()) {  // validated at start-up: cannot happen unless the validation rules changed
     LogOnChange("bad-initial-spec",
                 fmt::format("cannot build the initial cluster data: {}", Msg(cd.status())));

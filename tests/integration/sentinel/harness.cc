@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/ids.h"
-#include "ctl/ops.h"
 #include "store/store_config.h"
 
 namespace stolon::sentinel::testing {
@@ -129,7 +129,7 @@ SentinelTestCluster::~SentinelTestCluster() {
 
 absl::Status SentinelTestCluster::Init(const cluster::ClusterSpec& spec) {
   RandomIdGenerator ids;
-  auto cd = ctl::NewClusterData(spec, ids, RealClock::Instance());
+  auto cd = cluster::NewClusterData(spec, ids, RealClock::Instance());
   if (!cd.ok()) return cd.status();
   return store_->PutClusterData(*cd).status();
 }

@@ -3,6 +3,8 @@
 
 #include "cluster/cluster.h"
 #include "cluster/json.h"
+#include "common/clock.h"
+#include "common/ids.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -305,6 +307,32 @@ TEST(MergePatchTest, Errors) {
   p = MergePatchSpec(base, R"({"maxStandbys": 0})");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_FALSE(p->Validate().ok());
+}
+
+TEST(NewClusterData, IsInitializing) {
+  FakeClock clock;
+  SequentialIdGenerator ids("c");
+  cluster::ClusterSpec spec;
+  spec.init_mode = "new";
+  auto cd = NewClusterData(spec, ids, clock);
+  ASSERT_TRUE(cd.ok()) << cd.status();
+  EXPECT_EQ(cd->format_version, 1u);
+  EXPECT_EQ(cd->cluster.uid, "c0");
+  EXPECT_EQ(cd->cluster.generation, 1);
+  EXPECT_EQ(cd->cluster.status.phase, "initializing");
+  EXPECT_TRUE(cd->keepers.empty());
+  EXPECT_TRUE(cd->dbs.empty());
+  EXPECT_EQ(cd->cluster.spec, spec);
+}
+
+TEST(NewClusterData, RefusesInvalidSpec) {
+  FakeClock clock;
+  SequentialIdGenerator ids;
+  cluster::ClusterSpec spec;  // no initMode
+  auto cd = NewClusterData(spec, ids, clock);
+  ASSERT_FALSE(cd.ok());
+  EXPECT_EQ(cd.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(cd.status().message()).find("initMode"), std::string::npos);
 }
 
 }  // namespace

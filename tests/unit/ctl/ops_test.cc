@@ -7,32 +7,6 @@
 namespace stolon::ctl {
 namespace {
 
-TEST(CtlOps, NewClusterDataIsInitializing) {
-  FakeClock clock;
-  SequentialIdGenerator ids("c");
-  cluster::ClusterSpec spec;
-  spec.init_mode = "new";
-  auto cd = NewClusterData(spec, ids, clock);
-  ASSERT_TRUE(cd.ok()) << cd.status();
-  EXPECT_EQ(cd->format_version, 1u);
-  EXPECT_EQ(cd->cluster.uid, "c0");
-  EXPECT_EQ(cd->cluster.generation, 1);
-  EXPECT_EQ(cd->cluster.status.phase, "initializing");
-  EXPECT_TRUE(cd->keepers.empty());
-  EXPECT_TRUE(cd->dbs.empty());
-  EXPECT_EQ(cd->cluster.spec, spec);
-}
-
-TEST(CtlOps, NewClusterDataRefusesInvalidSpec) {
-  FakeClock clock;
-  SequentialIdGenerator ids;
-  cluster::ClusterSpec spec;  // no initMode
-  auto cd = NewClusterData(spec, ids, clock);
-  ASSERT_FALSE(cd.ok());
-  EXPECT_EQ(cd.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(cd.status().message()).find("initMode"), std::string::npos);
-}
-
 TEST(CtlOps, RequireClusterDataNamesTheFix) {
   auto r = RequireClusterData(std::nullopt, "kube-pg");
   ASSERT_FALSE(r.ok());
