@@ -30,6 +30,7 @@
 #include "keeper/local_state.h"
 #include "keeper/metrics.h"
 #include "keeper/pg_instance.h"
+#include "keeper/probe.h"
 #include "keeper/state_machine.h"
 #include "keeper/store_adapter.h"
 #include "spdlog/spdlog.h"
@@ -222,7 +223,9 @@ int RunKeeper(KeeperConfig& config) {
     spdlog::error("failed to stop a running postgres instance: {}", std::string(s.message()));
   }
 
-  StateMachine sm(config, *keeper_state, boot_uuid, store, sm_pg, shared);
+  FileLocalStateStore local_state(config.data_dir);
+  StateMachine sm(config, *keeper_state, boot_uuid, store, sm_pg, shared, local_state,
+                  RealClock::Instance());
   if (absl::Status s = sm.LoadDBState(); !s.ok()) return Fatal(std::string(s.message()));
 
   asio::io_context io;

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,60 @@ absl::Status SaveKeeperLocalState(const std::string& data_dir, const KeeperLocal
 // Reads <data_dir>/dbstate; nullopt when the file does not exist.
 absl::StatusOr<std::optional<DBLocalState>> LoadDBLocalState(const std::string& data_dir);
 absl::Status SaveDBLocalState(const std::string& data_dir, const DBLocalState& s);
+
+// Where the keeper pass keeps its two state files: the data dir in the daemon, memory in tests.
+class LocalStateStore {
+ public:
+  virtual ~LocalStateStore() = default;
+  virtual absl::StatusOr<std::optional<KeeperLocalState>> LoadKeeperState() = 0;
+  virtual absl::Status SaveKeeperState(const KeeperLocalState& s) = 0;
+  virtual absl::StatusOr<std::optional<DBLocalState>> LoadDBState() = 0;
+  virtual absl::Status SaveDBState(const DBLocalState& s) = 0;
+};
+
+// The files <data_dir>/keeperstate and <data_dir>/dbstate, written atomically.
+class FileLocalStateStore final : public LocalStateStore {
+ public:
+  explicit FileLocalStateStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  absl::StatusOr<std::optional<KeeperLocalState>> LoadKeeperState() override {
+    return LoadKeeperLocalState(data_dir_);
+  }
+  absl::Status SaveKeeperState(const KeeperLocalState& s) override {
+    return SaveKeeperLocalState(data_dir_, s);
+  }
+  absl::StatusOr<std::optional<DBLocalState>> LoadDBState() override {
+    return LoadDBLocalState(data_dir_);
+  }
+  absl::Status SaveDBState(const DBLocalState& s) override {
+    return SaveDBLocalState(data_dir_, s);
+  }
+
+ private:
+  std::string data_dir_;
+};
+
+// In memory, for tests: `fail_saves` makes every save fail (a full or read-only disk).
+class MemLocalStateStore final : public LocalStateStore {
+ public:
+  absl::StatusOr<std::optional<KeeperLocalState>> LoadKeeperState() override {
+    return keeper_state;
+  }
+  absl::Status SaveKeeperState(const KeeperLocalState& s) override {
+    if (fail_saves) return absl::InternalError("cannot write keeperstate: disk full");
+    keeper_state = s;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::optional<DBLocalState>> LoadDBState() override { return db_state; }
+  absl::Status SaveDBState(const DBLocalState& s) override {
+    if (fail_saves) return absl::InternalError("cannot write dbstate: disk full");
+    db_state = s;
+    return absl::OkStatus();
+  }
+
+  std::optional<KeeperLocalState> keeper_state;
+  std::optional<DBLocalState> db_state;
+  bool fail_saves = false;
+};
 
 // Creates `dir` (and parents) with mode 0700 if missing.
 absl::Status CreateDataDir(const std::string& dir);

@@ -16,7 +16,7 @@
 
 #include "absl/status/status.h"
 #include "common/metrics.h"
-#include "keeper/state_machine.h"
+#include "keeper/shared_state.h"
 
 namespace stolon::keeper {
 

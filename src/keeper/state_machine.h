@@ -4,112 +4,75 @@
 // spec fully saves the db generation in dbstate: that is the convergence acknowledgement the
 // sentinel waits for. Any error logs and ends the pass without acknowledging.
 //
-// All I/O is behind KeeperStore and Instance, so the decisions are unit-tested with fakes.
-// Not thread-safe: Pass() runs on the state machine's executor; the SharedState it updates is
-// the only thing the other loops see.
+// The decisions are pure functions (decide.h); this class acts on them. All I/O is behind
+// KeeperStore, Instance, LocalStateStore and Clock, so a pass is unit-tested with fakes, in memory.
+// Init and resync live in init.cc, the phases in state_machine.cc. Not thread-safe: Pass() runs on
+// the state machine's executor; the SharedState it updates is the only thing the other loops see.
 #pragma once
 
-#include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "cluster/cluster.h"
 #include "common/clock.h"
-#include "common/duration.h"
 #include "keeper/config.h"
+#include "keeper/decide.h"
 #include "keeper/instance.h"
 #include "keeper/local_state.h"
+#include "keeper/shared_state.h"
+#include "keeper/store.h"
 
 namespace stolon::keeper {
-
-// The store operations the keeper needs.
-class KeeperStore {
- public:
-  virtual ~KeeperStore() = default;
-  // The cluster data; nullopt when there is none yet. kUnavailable when the store is unreachable.
-  virtual absl::StatusOr<std::optional<cluster::ClusterData>> GetClusterData() = 0;
-  // Publishes our KeeperInfo under keepers/info/<uid> with a TTL (floored by the store).
-  virtual absl::Status SetKeeperInfo(const std::string& uid, const cluster::KeeperInfo& ki,
-                                     Duration ttl) = 0;
-};
-
-// What the convergence passes report for /metrics and /health.
-struct PassReport {
-  uint64_t passes = 0;                            // passes ended
-  uint64_t failed_passes = 0;                     // of which ended with an error
-  std::optional<WallTime> cluster_data_valid_at;  // last read of a usable cluster data
-  std::optional<WallTime> last_success_at;        // last pass that ended without error
-  std::optional<std::string> last_error;          // nullopt: no pass ended yet; "": it succeeded
-  std::string target_role;  // our db's spec role in the last cluster data; "" without a db
-  std::string local_role;   // the instance's role at the last pass (master, standby, undefined)
-  int64_t wanted_generation = 0;  // our db's generation in the last cluster data; 0 without a db
-  bool needs_reload = false;      // changed parameters/hba not applied by a reload yet
-  bool needs_restart = false;     // parameters changed that only a restart applies
-};
-
-// State shared by the keeper's three loops (state machine, pg state probe, keeper info
-// publisher). Thread-safe.
-class SharedState {
- public:
-  DBLocalState db_state() const;
-  void set_db_state(DBLocalState s);
-  std::string cluster_uid() const;
-  void set_cluster_uid(std::string uid);
-  Duration sleep_interval() const;
-  void set_sleep_interval(Duration d);
-  // The last probed PostgresState (nullopt until the first probe).
-  std::optional<cluster::PostgresState> pg_state() const;
-  void set_pg_state(std::optional<cluster::PostgresState> s);
-  std::optional<postgresql::PGVersion> binary_version() const;
-  void set_binary_version(postgresql::PGVersion v);
-  PassReport pass_report() const;
-  // Runs `f` on the report under the lock.
-  void UpdatePassReport(const std::function<void(PassReport&)>& f);
-
- private:
-  mutable absl::Mutex mu_;
-  DBLocalState db_state_ ABSL_GUARDED_BY(mu_);
-  std::string cluster_uid_ ABSL_GUARDED_BY(mu_);
-  Duration sleep_interval_ ABSL_GUARDED_BY(mu_) = std::chrono::seconds(5);
-  std::optional<cluster::PostgresState> pg_state_ ABSL_GUARDED_BY(mu_);
-  std::optional<postgresql::PGVersion> binary_version_ ABSL_GUARDED_BY(mu_);
-  PassReport pass_report_ ABSL_GUARDED_BY(mu_);
-};
-
-// What one pass did, for logs and tests.
-enum class PassOutcome {
-  kNoClusterData,     // nothing to do yet
-  kNoKeeper,          // our keeper is not in the cluster data yet
-  kNoDB,              // no db assigned: postgres stopped
-  kBootUUIDMismatch,  // the cluster data does not know our boot yet: postgres stopped
-  kNotInitialized,    // standby wanted but no local data (waiting for a resync db)
-  kConverged,         // the db spec is applied and its generation acknowledged
-};
 
 class StateMachine {
  public:
   // `config` is the finalized keeper config; `keeper_state` the resolved keeperstate (uid and the
-  // last known cluster uid). All references must outlive the state machine.
+  // last known cluster uid); `local` where keeperstate and dbstate are saved; `clock` the time
+  // of the pass report. All references must outlive the state machine.
   StateMachine(const KeeperConfig& config, KeeperLocalState keeper_state, std::string boot_uuid,
-               KeeperStore& store, Instance& pg, SharedState& shared);
+               KeeperStore& store, Instance& pg, SharedState& shared, LocalStateStore& local,
+               const Clock& clock);
 
   // One convergence pass. OK with the outcome when the pass ended normally (including the
   // "waiting" outcomes); an error status otherwise (already logged).
   absl::StatusOr<PassOutcome> Pass();
 
-  // Loads dbstate from the data dir into the shared state (call once before the first pass).
+  // Loads dbstate from the local state store into the shared state (call once before the first
+  // pass).
   absl::Status LoadDBState();
 
   bool wait_sync_standbys_synced() const { return wait_sync_standbys_synced_; }
 
  private:
   absl::StatusOr<PassOutcome> PassInternal();
+  // The phases of a pass, in order. Those returning an optional outcome end the pass early with
+  // it; nullopt goes on to the next phase.
+  // 1. The cluster data is present, of our format, with a valid spec (returned in `spec`).
+  absl::StatusOr<std::optional<PassOutcome>> AcceptClusterData(
+      const absl::StatusOr<std::optional<cluster::ClusterData>>& cd_or, cluster::ClusterSpec& spec);
+  // 2-4. Our keeper and our db (returned in `db`) are in it, and it has seen this boot of ours.
+  absl::StatusOr<std::optional<PassOutcome>> FindOurDB(const cluster::ClusterData& cd,
+                                                       const cluster::DB*& db);
+  // 6-7. The local db: a crashed init or resync is started again; a new db uid is initialized.
+  absl::StatusOr<DBLocalState> PrepareLocalDB(const cluster::ClusterData& cd,
+                                              const cluster::ClusterSpec& spec,
+                                              const cluster::DB& db);
+  // 8-10. The instance takes the db's role (master or standby).
+  absl::StatusOr<std::optional<PassOutcome>> ConvergeRole(const cluster::ClusterData& cd,
+                                                          const cluster::ClusterSpec& spec,
+                                                          const cluster::DB& db);
+  // 11-14. Parameters and pg_hba applied by a reload when they changed.
+  absl::Status ApplyConfiguration(const cluster::ClusterData& cd, const cluster::DB& db,
+                                  const PGParameters& params);
+  // 12. After a restart with synchronous replication, normal users wait for the sync standbys.
+  absl::Status UpdateSyncStandbysWait(const cluster::DB& db);
+  // 15. Parameters that only a restart applies; then the data dirs a resync kept are removed.
+  absl::Status ApplyRestart(const cluster::ClusterSpec& spec);
+  // 16. The db's generation is acknowledged in the local state.
+  absl::Status AcknowledgeGeneration(const cluster::DB& db, DBLocalState dbls);
   absl::Status SaveDBState(const DBLocalState& s);
   absl::Status InitDB(const cluster::ClusterData& cd, const cluster::ClusterSpec& spec,
                       const cluster::DB& db);
@@ -126,14 +89,17 @@ class StateMachine {
   // Moves PGDATA aside (kept until a db converges) when it is initialized, no older copy is
   // kept and the disk can hold both; removes it otherwise. `what` names it in the logs.
   absl::Status SetAsideOrRemove(const std::string& what);
+  // After a pg_rewind: whether the instance must be copied in full after all (it is not ready,
+  // waiting for WAL the master no longer has, or on another timeline branch than `followed`).
+  bool NeedsFullCopyAfterRewind(const cluster::ClusterSpec& spec, const cluster::DB& followed);
   absl::Status ConvergeMaster(const cluster::ClusterData& cd, const cluster::ClusterSpec& spec,
                               const cluster::DB& db, const std::string& local_role, bool started);
   absl::StatusOr<bool> ConvergeStandby(const cluster::ClusterData& cd,
                                        const cluster::ClusterSpec& spec, const cluster::DB& db,
                                        const std::string& local_role, bool started);
   absl::Status RefreshSlots(const cluster::DB& db);
-  absl::StatusOr<RecoveryOptions> StandbyRecoveryOptions(const cluster::ClusterData& cd,
-                                                         const cluster::DB& db) const;
+  // Starts the instance and waits until it accepts connections (dbWaitReadyTimeout).
+  absl::Status StartAndWaitReady(const cluster::ClusterSpec& spec);
   PGParameters CreateParameters(const cluster::DB& db,
                                 const std::optional<PGParameters>& init_params);
   std::vector<std::string> HBA(const cluster::ClusterData& cd, const cluster::DB& db,
@@ -149,41 +115,12 @@ class StateMachine {
   KeeperStore& store_;
   Instance& pg_;
   SharedState& shared_;
+  LocalStateStore& local_;
+  const Clock& clock_;
   bool wait_sync_standbys_synced_ = false;
   std::optional<bool> store_reachable_;  // for logging only on changes
   bool store_read_failed_ = false;       // the current pass failed reading the cluster data
   std::optional<bool> restart_pending_;  // idem
 };
-
-// --- Pure helpers (exposed for tests).
-
-// The pitr dataRestoreCommand with %d replaced by `pgdata` and %% by %.
-std::string ExpandDataRestoreCommand(const std::string& command, const std::string& pgdata);
-
-// Where our state stands relative to the followed db, from what each reports.
-struct TimelineState {
-  uint64_t timeline_id = 0;
-  uint64_t xlog_pos = 0;
-  cluster::TimelinesHistory history;
-};
-// stolon's isDifferentTimelineBranch: true when our timeline cannot be continued by following
-// `followed` (it is ahead of the followed timeline, forked at another point, or the followed
-// timeline forked before our position). Logs the reason.
-bool IsDifferentTimelineBranch(const TimelineState& followed, const TimelineState& ours);
-
-// Replication connection parameters to `followed` for db `db_uid` (primary_conninfo and
-// pg_basebackup): user, password (unless trust), host/port = followed's advertised address,
-// application_name = stolon_<db_uid>, sslmode = prefer.
-postgresql::ConnParams ReplConnParams(const KeeperConfig& config, const cluster::DB& followed,
-                                      const std::string& db_uid);
-// Superuser connection parameters to `master` for pg_rewind (dbname postgres, sslmode prefer,
-// options -c synchronous_commit=off).
-postgresql::ConnParams SuConnParams(const KeeperConfig& config, const cluster::DB& master);
-
-// The PostgresState published for the db in `dbls`, read from `pg`, with the fields stolon v0.17's
-// keeper publishes. A failure of a step leaves healthy = false; the olderWalFile failure is only a
-// warning.
-cluster::PostgresState ProbePGState(Instance& pg, const DBLocalState& dbls,
-                                    const KeeperConfig& config);
 
 }  // namespace stolon::keeper

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "keeper/state_machine.h"
+#include "keeper/store.h"
 #include "store/kv_store.h"
 #include "store/store.h"
 

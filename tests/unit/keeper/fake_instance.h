@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "keeper/instance.h"
-#include "keeper/state_machine.h"
+#include "keeper/store.h"
 
 namespace stolon::keeper::testing {
 

@@ -1,11 +1,10 @@
 #include "keeper/state_machine.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
-#include <filesystem>
 
+#include "keeper/probe.h"
 #include "unit/keeper/fake_instance.h"
 
 namespace stolon::keeper {
@@ -22,8 +21,6 @@ constexpr const char* kBoot = "11111111-2222-4333-8444-555555555555";
 class StateMachineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/keeper-sm-test-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
     config_.data_dir = dir_;
     config_.pg_listen_address = "127.0.0.1";
     config_.pg_port = "5432";
@@ -34,10 +31,9 @@ class StateMachineTest : public ::testing::Test {
     config_.pg_repl_username = "repl";
     config_.pg_repl_password = "replpass";
     sm_ = std::make_unique<StateMachine>(config_, KeeperLocalState{"k1", ""}, kBoot, store_, pg_,
-                                         shared_);
+                                         shared_, local_, clock_);
     ASSERT_TRUE(sm_->LoadDBState().ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // A cluster with keepers k1 (us, booted) and k2, and db1 on k1 with `role`.
   static ClusterData Cluster(const std::string& role, const std::string& init_mode) {
@@ -95,8 +91,11 @@ class StateMachineTest : public ::testing::Test {
     return sm_->Pass();
   }
 
-  std::string dir_;
+  // Never created: the local state lives in memory, the instance is a fake.
+  const std::string dir_ = "/nonexistent/keeper-sm-test";
   KeeperConfig config_;
+  MemLocalStateStore local_;
+  FakeClock clock_;
   FakeStore store_;
   FakeInstance pg_;
   SharedState shared_;
@@ -126,7 +125,7 @@ TEST_F(StateMachineTest, SavesClusterUidInKeeperState) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, PassOutcome::kNoKeeper);
   EXPECT_TRUE(pg_.calls.empty()) << "postgres is left alone while our keeper is unknown";
-  auto ks = LoadKeeperLocalState(dir_);
+  auto ks = local_.LoadKeeperState();
   ASSERT_TRUE(ks.ok() && ks->has_value());
   EXPECT_EQ((*ks)->cluster_uid, "c1");
   EXPECT_EQ(shared_.cluster_uid(), "c1");
@@ -168,7 +167,7 @@ TEST_F(StateMachineTest, InitNewThenMasterAndAcknowledge) {
             want_prefix);
   EXPECT_FALSE(pg_.Called("Reload"));
   EXPECT_EQ(pg_.slot_followers, std::vector<std::string>{"db2"});
-  auto dbs = LoadDBLocalState(dir_);
+  auto dbs = local_.LoadDBState();
   ASSERT_TRUE(dbs.ok() && dbs->has_value());
   EXPECT_EQ(**dbs, (DBLocalState{"db1", 3, false, std::nullopt}));
   // The generated params are the running ones.
@@ -261,15 +260,19 @@ TEST_F(StateMachineTest, PassReportFollowsThePasses) {
   EXPECT_EQ(p.passes, 1u);
   EXPECT_EQ(p.failed_passes, 0u);
   EXPECT_EQ(p.last_error, "");
-  EXPECT_TRUE(p.last_success_at.has_value());
-  EXPECT_TRUE(p.cluster_data_valid_at.has_value());
+  EXPECT_EQ(p.last_success_at, clock_.WallNow());
+  EXPECT_EQ(p.cluster_data_valid_at, clock_.WallNow());
   EXPECT_EQ(p.target_role, "master");
   EXPECT_EQ(p.local_role, "master") << "promoted in this pass";
   EXPECT_EQ(p.wanted_generation, 3);
 
+  const WallTime first_pass = clock_.WallNow();
+  clock_.Advance(7s);
   store_.error = absl::UnavailableError("etcd down");
   EXPECT_FALSE(Pass().ok());
   p = shared_.pass_report();
+  EXPECT_EQ(p.last_success_at, first_pass) << "a failed pass keeps the last success";
+  EXPECT_EQ(p.cluster_data_valid_at, first_pass);
   EXPECT_EQ(p.passes, 2u);
   EXPECT_EQ(p.failed_passes, 1u);
   EXPECT_EQ(p.last_error, "etcd down");
