@@ -79,6 +79,10 @@ absl::StatusOr<SpawnedChild> SpawnChild(const std::vector<std::string>& argv,
   for (auto& e : envs) cenv.push_back(e.data());
   cenv.push_back(nullptr);
   const std::string exec_failed = fmt::format("{}: {}\n", kExecFailed, argv[0]);
+  // The daemons block SIGINT/SIGTERM in every thread (StopRequest); a child must not inherit
+  // that, or postgres and pg_ctl would ignore their stop signals.
+  sigset_t unblocked;
+  sigemptyset(&unblocked);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -91,6 +95,7 @@ absl::StatusOr<SpawnedChild> SpawnChild(const std::vector<std::string>& argv,
     return absl::InternalError(fmt::format("fork: {}", std::strerror(errno)));
   }
   if (pid == 0) {
+    ::sigprocmask(SIG_SETMASK, &unblocked, nullptr);
     if (group == ChildGroup::kNewSession) {
       ::setsid();
     } else {

@@ -1,10 +1,10 @@
 #include "proxy/server.h"
 
-#include <csignal>
 #include <future>
 
 #include "cluster/json.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
@@ -33,7 +33,6 @@ ProxyServer::ProxyServer(const ProxyConfig& config, ProxyStore& store, std::stri
       relay_(RelayOptionsFrom(config)),
       http_(io_),
       timeout_timer_(io_),
-      signals_(io_, SIGINT, SIGTERM),
       checker_(store, *this, ids_, Checker::Options{std::move(uid)}) {
   DeclareMetrics();
   http_.Handle("/metrics", [this] { return MetricsResponse(metrics_); });
@@ -225,8 +224,6 @@ void ProxyServer::Shutdown() {
   relay_.StopListening();
   http_.Stop();
   timeout_timer_.cancel();
-  asio::error_code ignored;
-  signals_.cancel(ignored);
   spdlog::info("stopping: closed {} connections", closed);
 }
 
@@ -236,23 +233,23 @@ void ProxyServer::Stop() {
   asio::post(io_, [this] { Shutdown(); });
 }
 
+absl::Status ProxyServer::StartEndpoint() {
+  if (endpoint_started_ || config_.common.metrics_listen_address.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(http_.Start(config_.common.metrics_listen_address));
+  endpoint_started_ = true;
+  metrics_port_ = http_.port();
+  spdlog::info("serving /metrics, /health and /master{}",
+               LogFields({{"address", config_.common.metrics_listen_address},
+                          {"port", std::to_string(metrics_port_.load())}}));
+  return absl::OkStatus();
+}
+
 int ProxyServer::Run() {
   spdlog::info("proxy uid{}", LogFields({{"uid", checker_.uid()}}));
-  if (!config_.common.metrics_listen_address.empty()) {
-    if (absl::Status st = http_.Start(config_.common.metrics_listen_address); !st.ok()) {
-      spdlog::error("{}", std::string(st.message()));
-      return 1;
-    }
-    metrics_port_ = http_.port();
-    spdlog::info("serving /metrics, /health and /master{}",
-                 LogFields({{"address", config_.common.metrics_listen_address},
-                            {"port", std::to_string(metrics_port_.load())}}));
+  if (absl::Status st = StartEndpoint(); !st.ok()) {
+    spdlog::error("{}", std::string(st.message()));
+    return 1;
   }
-  signals_.async_wait([this](const asio::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("got signal {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    Stop();
-  });
   // The timeout checker runs from the start: a proxy that never reaches the store stays closed.
   ArmTimeout(checker_.proxy_timeout());
   check_thread_ = std::thread([this] { CheckLoop(); });

@@ -1,5 +1,6 @@
-// ProxyServer: the composition root of stolon-proxy. It owns the io_context (one thread: the
-// timeout checker, signal handling, the metrics endpoint, and the calls into the relay), the Relay
+// ProxyServer: the heart of stolon-proxy (ProxyDaemon in proxy/daemon.h wires it to the store and
+// the stop signals). It owns the io_context (one thread: the timeout checker, the metrics
+// endpoint, and the calls into the relay), the Relay
 // (with its own relay threads, see relay.h), and the check-loop thread that talks to the store and
 // posts its decisions to the io_context.
 //
@@ -38,10 +39,13 @@ class ProxyServer final : private RelayControl {
   ProxyServer(const ProxyConfig& config, ProxyStore& store, std::string uid);
   ~ProxyServer() override;
 
-  // Runs until SIGINT/SIGTERM (or Stop()), then closes everything. Returns the exit code: 0, or 1
-  // when the metrics endpoint cannot listen.
+  // Starts /metrics, /health and /master when --metrics-listen-address is set (Run() does it
+  // otherwise). The error names the address.
+  absl::Status StartEndpoint();
+  // Runs until Stop(), then closes everything. Returns the exit code: 0, or 1 when the metrics
+  // endpoint cannot listen.
   int Run();
-  // Asks Run() to return (thread-safe); same as a signal.
+  // Asks Run() to return (thread-safe).
   void Stop();
   // A clusterdata document seen by a store watch (thread-safe; one caller thread). When the route
   // it implies differs from the previous document's, the next check starts now instead of after
@@ -92,7 +96,7 @@ class ProxyServer final : private RelayControl {
   bool timed_out_ = false;  // the proxyTimeout fired since the last successful check
   Duration timeout_fired_after_{0};
   asio::steady_timer timeout_timer_;
-  asio::signal_set signals_;
+  bool endpoint_started_ = false;
   RandomIdGenerator ids_;
   Checker checker_;
 

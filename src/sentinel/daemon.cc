@@ -1,15 +1,10 @@
 #include "sentinel/daemon.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -21,6 +16,7 @@
 #include "common/ids.h"
 #include "common/io_threads.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "fmt/format.h"
 #include "sentinel/daemon_check.h"
 #include "spdlog/spdlog.h"
@@ -32,14 +28,6 @@ namespace stolon::sentinel {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A problem that stops the program before or while it starts: one line "stolon-sentinel: <problem>"
-// on stderr (as for a bad flag), after whatever was logged so far.
-int Fatal(const std::string& msg) {
-  spdlog::default_logger()->flush();
-  std::fprintf(stderr, "stolon-sentinel: %s\n", msg.c_str());
-  return 1;
-}
 
 // The check loop: Check(), then sleep the checker's next delay (sleepInterval, or less when a
 // keeper is about to pass failInterval), on one strand, until stopped. Checks never overlap
@@ -132,23 +120,6 @@ absl::Status SentinelHealth(const SentinelChecker& checker) {
 
 namespace {
 
-// Blocks SIGINT and SIGTERM in the calling thread, before any other thread starts (the store
-// client's included) so that every thread inherits the mask; WaitForStopSignal then takes them.
-sigset_t BlockStopSignals() {
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  return sigs;
-}
-
-int WaitForStopSignal(const sigset_t& sigs) {
-  int sig = 0;
-  sigwait(&sigs, &sig);
-  return sig;
-}
-
 // The election on its own thread, logging each change of leadership. The session TTL follows
 // the cluster's failInterval as stored at start (stolon's 20s until a cluster data exists).
 std::unique_ptr<store::Election> StartElection(store::Store& store, const std::string& uid) {
@@ -171,77 +142,106 @@ std::unique_ptr<store::Election> StartElection(store::Store& store, const std::s
 
 }  // namespace
 
-int RunSentinel(SentinelConfig& config) {
-  if (absl::Status s = FinalizeSentinelConfig(config); !s.ok()) {
-    return Fatal(std::string(s.message()));
-  }
-  const sigset_t sigs = BlockStopSignals();
-  auto store_config = store::StoreConfigFromFlags(config.common);
-  if (!store_config.ok()) return Fatal(std::string(store_config.status().message()));
-  auto kv = store::NewKvStore(*store_config);
-  if (!kv.ok()) return Fatal(std::string(kv.status().message()));
-  store::Store store(**kv, store_config->BasePath());
+// Everything the sentinel runs, in the order it is built; destroyed in reverse.
+struct SentinelDaemon::Parts {
+  Parts(SentinelConfig c, Env& e, store::StoreConfig sc, std::unique_ptr<store::KvStore> k)
+      : config(std::move(c)),
+        env(e),
+        store_config(std::move(sc)),
+        kv(std::move(k)),
+        store(*kv, store_config.BasePath()) {}
 
-  RandomIdGenerator ids;
-  const std::string uid = ids.NewUid();
-  spdlog::info("sentinel uid{}", LogFields({{"uid", uid}}));
-  if (config.initial_cluster_spec) {
-    spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
-                 LogFields({{"file", config.initial_cluster_spec_file}}));
-  }
-  std::unique_ptr<store::Election> election = StartElection(store, uid);
-  ElectionLeadership leadership(*election);
-
+  SentinelConfig config;
+  Env& env;
+  store::StoreConfig store_config;
+  std::unique_ptr<store::KvStore> kv;
+  store::Store store;
+  std::string uid;
+  std::unique_ptr<store::Election> election;
+  std::optional<ElectionLeadership> leadership;
   std::mt19937_64 rng{std::random_device{}()};
-  SentinelChecker checker(store, leadership, CheckerOptions{uid, config.initial_cluster_spec},
-                          RealClock::Instance(), ids, rng);
+  std::optional<SentinelChecker> checker;
   asio::io_context io;
-  // /metrics and /health on their own thread: a check blocks on the store meanwhile.
-  MetricsRegistry registry;
-  RegisterSentinelMetrics(registry, config.common.cluster_name, leadership, checker);
   MetricsEndpoint metrics;
-  metrics.Handle("/metrics", [&] { return MetricsResponse(registry); });
-  metrics.Handle("/health", [&] { return HealthResponse(SentinelHealth(checker)); });
-  if (absl::Status s = metrics.StartIfConfigured(config.common.metrics_listen_address); !s.ok()) {
-    election->Stop();
-    return Fatal(std::string(s.message()));
+  std::optional<CheckLoop> loop;
+  std::optional<store::ChangeNotifier> proxies_notifier;
+  std::optional<store::ChangeNotifier> keepers_notifier;
+  std::optional<IoThreads> check_thread;
+};
+
+absl::StatusOr<std::unique_ptr<Daemon>> SentinelDaemon::Create(SentinelConfig config, Env& env) {
+  RETURN_IF_ERROR(FinalizeSentinelConfig(config));
+  ASSIGN_OR_RETURN(store::StoreConfig store_config, store::StoreConfigFromFlags(config.common));
+  ASSIGN_OR_RETURN(std::unique_ptr<store::KvStore> kv, env.open_store(store_config));
+  return std::unique_ptr<Daemon>(new SentinelDaemon(
+      std::make_unique<Parts>(std::move(config), env, std::move(store_config), std::move(kv))));
+}
+
+SentinelDaemon::SentinelDaemon(std::unique_ptr<Parts> parts) : p_(std::move(parts)) {}
+SentinelDaemon::~SentinelDaemon() = default;
+
+absl::Status SentinelDaemon::Start() {
+  Parts& p = *p_;
+  p.uid = p.env.ids->NewUid();
+  spdlog::info("sentinel uid{}", LogFields({{"uid", p.uid}}));
+  if (p.config.initial_cluster_spec) {
+    spdlog::info("initial cluster spec loaded: used only if the store has no cluster data{}",
+                 LogFields({{"file", p.config.initial_cluster_spec_file}}));
   }
-  CheckLoop loop(io, checker);
-  loop.Start();
+  p.election = StartElection(p.store, p.uid);
+  p.leadership.emplace(*p.election);
+  p.checker.emplace(p.store, *p.leadership, CheckerOptions{p.uid, p.config.initial_cluster_spec},
+                    *p.env.clock, *p.env.ids, p.rng);
+  // /metrics and /health on their own thread: a check blocks on the store meanwhile.
+  MetricsRegistry& registry = *p.env.metrics;
+  RegisterSentinelMetrics(registry, p.config.common.cluster_name, *p.leadership, *p.checker);
+  p.metrics.Handle("/metrics", [&registry] { return MetricsResponse(registry); });
+  p.metrics.Handle("/health", [&p] { return HealthResponse(SentinelHealth(*p.checker)); });
+  if (absl::Status s = p.metrics.StartIfConfigured(p.config.common.metrics_listen_address);
+      !s.ok()) {
+    p.election->Stop();
+    return s;
+  }
+  p.loop.emplace(p.io, *p.checker);
+  p.loop->Start();
+  WakeOnInfoChanges();
+  // One thread for the checks: /metrics and /health are served by MetricsEndpoint's own thread.
+  p.check_thread.emplace(p.io, 1);
+  return absl::OkStatus();
+}
+
+void SentinelDaemon::WakeOnInfoChanges() {
+  Parts& p = *p_;
   // During a master change the new master is published to the proxies only once every proxy has
   // acknowledged the "no master" generation: check again as soon as a proxy info changes instead
   // of a sleepInterval later.
-  std::optional<store::ChangeNotifier> proxies_notifier;
-  proxies_notifier.emplace(**kv, store.ProxiesInfoDir(), [&](const auto&) {
-    if (checker.awaiting_proxies()) loop.Wake();
+  p.proxies_notifier.emplace(*p.kv, p.store.ProxiesInfoDir(), [&p](const auto&) {
+    if (p.checker->awaiting_proxies()) p.loop->Wake();
   });
   // After a failover the new master's synchronous standby set moves in steps (old master, then
   // the fake standby or old + new, then the new ones), each waiting for a keeper to report; and
   // the new master is published to the proxies only once its keeper reported the promotion done.
   // While either waits, check again as soon as a keeper info changes.
-  std::optional<store::ChangeNotifier> keepers_notifier;
-  keepers_notifier.emplace(**kv, store.KeepersInfoDir(), [&](const auto&) {
-    if (checker.sync_standbys_settling() || checker.awaiting_proxies()) loop.Wake();
+  p.keepers_notifier.emplace(*p.kv, p.store.KeepersInfoDir(), [&p](const auto&) {
+    if (p.checker->sync_standbys_settling() || p.checker->awaiting_proxies()) p.loop->Wake();
   });
-  // One thread for the checks: /metrics and /health are served by MetricsEndpoint's own thread.
-  IoThreads check_thread(io, 1);
+}
 
-  const int sig = WaitForStopSignal(sigs);
-  spdlog::info("stopping stolon sentinel{}", LogFields({{"signal", strsignal(sig)}}));
+int SentinelDaemon::Stop() {
+  Parts& p = *p_;
   // Give up leadership first so that another sentinel takes over without waiting for the TTL.
-  election->Stop();
-  proxies_notifier.reset();
-  keepers_notifier.reset();
-  loop.Stop();
-  metrics.Stop();
+  p.election->Stop();
+  p.proxies_notifier.reset();
+  p.keepers_notifier.reset();
+  p.loop->Stop();
+  p.metrics.Stop();
   // A check is bounded by a few store timeouts.
-  if (!check_thread.Join(
-          std::chrono::duration_cast<std::chrono::milliseconds>(4 * store_config->timeout + 5s))) {
+  if (!p.check_thread->Join(
+          std::chrono::duration_cast<std::chrono::milliseconds>(4 * p.store_config.timeout + 5s))) {
     spdlog::warn("a check is still running: exiting without waiting for it");
     spdlog::default_logger()->flush();
     std::_Exit(0);
   }
-  spdlog::info("stolon sentinel stopped");
   return 0;
 }
 

@@ -12,12 +12,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "daemon/daemon.h"
 #include "sentinel/daemon_check.h"
 #include "sentinel/daemon_config.h"
 
@@ -37,8 +40,22 @@ void RegisterSentinelMetrics(MetricsRegistry& registry, const std::string& clust
 // (store unreachable, unusable cluster data, a refused computation, a lost or failed write).
 absl::Status SentinelHealth(const SentinelChecker& checker);
 
-// Runs the sentinel with a parsed config (FinalizeSentinelConfig is called here). Returns the
-// process exit code: 0 after a signal-initiated shutdown, 1 on a fatal start-up error (logged).
-int RunSentinel(SentinelConfig& config);
+// The sentinel daemon (daemon/daemon.h's life cycle). Create finalizes the config and opens the
+// store through `env` (errors name the flag or the store); Start campaigns, starts the check loop
+// and the endpoint; Stop gives up leadership first, then stops the loop (exit code 0).
+class SentinelDaemon final : public Daemon {
+ public:
+  static absl::StatusOr<std::unique_ptr<Daemon>> Create(SentinelConfig config, Env& env);
+  ~SentinelDaemon() override;
+  absl::Status Start() override;
+  int Stop() override;
+
+ private:
+  struct Parts;
+  explicit SentinelDaemon(std::unique_ptr<Parts> parts);
+  // Wakes the check loop when a proxy or keeper info changes while a check waits for them.
+  void WakeOnInfoChanges();
+  std::unique_ptr<Parts> p_;
+};
 
 }  // namespace stolon::sentinel

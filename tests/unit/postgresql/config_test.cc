@@ -374,6 +374,19 @@ TEST(RunCommandTest, SignalAndEnvironmentAreReported) {
   EXPECT_EQ(e->output, "value 1\n");
 }
 
+TEST(RunCommandTest, ChildrenDoNotInheritBlockedStopSignals) {
+  // The daemons block SIGTERM in every thread; a child (postgres, pg_ctl) must still die of it.
+  sigset_t term, previous;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &previous), 0);
+  auto k = RunCommand({"/bin/sh", "-c", "kill -TERM $$; sleep 5"}, {}, std::chrono::seconds(3));
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_FALSE(k->timed_out);
+  EXPECT_EQ(k->term_signal, SIGTERM);
+}
+
 }  // namespace
 }  // namespace stolon::postgresql
 
