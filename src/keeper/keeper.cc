@@ -20,6 +20,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/json.h"
+#include "common/change_log.h"
 #include "common/code_pages.h"
 #include "common/http_server.h"
 #include "common/ids.h"
@@ -78,27 +79,6 @@ class PeriodicJob {
   std::function<void()> work_;
   std::function<Duration()> interval_;
   const std::atomic<bool>& stopping_;
-};
-
-// Logs the store's reachability only when it changes.
-class ReachabilityLog {
- public:
-  explicit ReachabilityLog(std::string what) : what_(std::move(what)) {}
-  void Note(const absl::Status& s) {
-    bool ok = s.ok();
-    if (last_ == ok) return;
-    if (!ok) {
-      spdlog::error("{}: {} (will retry, logging again only when this changes)", what_,
-                    std::string(s.message()));
-    } else if (last_.has_value()) {
-      spdlog::info("{}: working again", what_);
-    }
-    last_ = ok;
-  }
-
- private:
-  std::string what_;
-  std::optional<bool> last_;
 };
 
 // How long a stop of postgres may take before it escalates (see postgresql::StopPlan): a clean
@@ -319,7 +299,9 @@ class KeeperJobs {
   std::atomic<bool> woken_probe_{false};
   std::atomic<SteadyTime::rep> fast_probe_until_{0};
   std::atomic<int> code_calls_{0};
-  ReachabilityLog info_log_{"cannot publish keeper info"};
+  FailureLog info_log_{
+      "cannot publish keeper info: {} (will retry, logging again only when this changes)",
+      "still cannot publish keeper info: {}", "cannot publish keeper info: working again"};
   std::string wake_key_;  // DbWakeKey of the last cluster data event seen
   PeriodicJob sm_job_;
   PeriodicJob probe_job_;

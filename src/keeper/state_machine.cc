@@ -68,26 +68,9 @@ absl::Status StateMachine::SaveDBState(const DBLocalState& s) {
   return absl::OkStatus();
 }
 
-void StateMachine::NoteStoreResult(const absl::Status& s) {
-  bool ok = s.ok();
-  if (store_reachable_ == ok) {
-    if (!ok) spdlog::debug("store still unreachable: {}", std::string(s.message()));
-    return;
-  }
-  if (!ok) {
-    spdlog::error(
-        "cannot read the cluster data from the store: {}; leaving postgres as it is "
-        "and retrying every sleep interval",
-        std::string(s.message()));
-  } else if (store_reachable_.has_value()) {
-    spdlog::info("store reachable again: converging to the cluster data");
-  }
-  store_reachable_ = ok;
-}
-
 absl::StatusOr<PassOutcome> StateMachine::Pass() {
   auto r = PassInternal();
-  // A store read failure is logged by NoteStoreResult, once per change.
+  // A store read failure is logged by store_log_, once per change.
   if (!r.ok() && !store_read_failed_) {
     spdlog::error("keeper pass failed: {}", std::string(r.status().message()));
   }
@@ -147,7 +130,7 @@ absl::StatusOr<PassOutcome> StateMachine::PassInternal() {
 absl::StatusOr<std::optional<PassOutcome>> StateMachine::AcceptClusterData(
     const absl::StatusOr<std::optional<ClusterData>>& cd_or, ClusterSpec& spec) {
   store_read_failed_ = !cd_or.ok();
-  NoteStoreResult(cd_or.status());
+  store_log_.Note(cd_or.status());
   if (!cd_or.ok()) return cd_or.status();
   if (!cd_or->has_value()) {
     spdlog::info("no cluster data available, waiting for it to appear");

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cluster/cluster.h"
+#include "common/change_log.h"
 #include "common/clock.h"
 #include "keeper/config.h"
 #include "keeper/decide.h"
@@ -104,7 +105,6 @@ class StateMachine {
                                 const std::optional<PGParameters>& init_params);
   std::vector<std::string> HBA(const cluster::ClusterData& cd, const cluster::DB& db,
                                bool only_internal) const;
-  void NoteStoreResult(const absl::Status& s);
   // After synchronous_standby_names changed on the master: makes its synchronous standbys report
   // their position now (Instance::NudgeSyncStandbys); logged, never fails the pass.
   void NudgeSyncStandbys(const cluster::DB& db);
@@ -118,9 +118,12 @@ class StateMachine {
   LocalStateStore& local_;
   const Clock& clock_;
   bool wait_sync_standbys_synced_ = false;
-  std::optional<bool> store_reachable_;  // for logging only on changes
+  FailureLog store_log_{
+      "cannot read the cluster data from the store: {}; leaving postgres as it is and retrying "
+      "every sleep interval",
+      "store still unreachable: {}", "store reachable again: converging to the cluster data"};
   bool store_read_failed_ = false;       // the current pass failed reading the cluster data
-  std::optional<bool> restart_pending_;  // idem
+  std::optional<bool> restart_pending_;  // for logging only on changes
 };
 
 }  // namespace stolon::keeper

@@ -441,10 +441,9 @@ absl::StatusOr<PostmasterStatus> Manager::PostmasterNow() {
   }
   if (IsStale(st.liveness)) {
     std::string seen = st.Describe();
-    if (seen != stale_logged_) {
+    if (stale_log_.Changed(seen)) {
       spdlog::warn("stale postmaster.pid: the database is not running{}",
                    LogFields({{"found", seen}}));
-      stale_logged_ = seen;
     }
   }
   return st;

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "cluster/cluster.h"
+#include "common/change_log.h"
 #include "postgresql/config.h"
 #include "postgresql/connection.h"
 #include "postgresql/conninfo.h"
@@ -199,7 +200,7 @@ class Manager {
   std::vector<std::string> cur_hba_;
   pid_t child_pid_ = -1;
   std::shared_ptr<OutputTail> output_;
-  std::string stale_logged_;  // the last stale pid file logged (logged once per change)
+  ChangeLog stale_log_;  // the last stale pid file logged (logged once per change)
 };
 
 }  // namespace stolon::postgresql

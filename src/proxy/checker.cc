@@ -93,8 +93,9 @@ absl::Status Checker::Check() {
 
 absl::Status Checker::Route(const cluster::ClusterData& cd, const cluster::ClusterSpec& spec) {
   // 5. Publish the larger timeout, so a shrinking spec never makes the sentinel drop us early.
-  const Duration spec_interval = spec.proxy_check_interval.value_or(std::chrono::seconds(5));
-  const Duration spec_timeout = spec.proxy_timeout.value_or(std::chrono::seconds(15));
+  const Duration spec_interval =
+      spec.proxy_check_interval.value_or(cluster::kDefaultProxyCheckInterval);
+  const Duration spec_timeout = spec.proxy_timeout.value_or(cluster::kDefaultProxyTimeout);
   const Duration publish_timeout = std::max(opts_.proxy_timeout, spec_timeout);
 
   RouteDecision d = DecideRoute(cd, opts_.uid);

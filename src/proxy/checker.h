@@ -51,8 +51,8 @@ class Checker {
   struct Options {
     std::string uid;  // this proxy's uid (random 8 hex per start)
     // Until the first successful publish, the stolon defaults.
-    Duration check_interval = std::chrono::seconds(5);
-    Duration proxy_timeout = std::chrono::seconds(15);
+    Duration check_interval = cluster::kDefaultProxyCheckInterval;
+    Duration proxy_timeout = cluster::kDefaultProxyTimeout;
   };
   Checker(ProxyStore& store, RelayControl& relay, IdGenerator& ids, Options opts);
 

@@ -13,9 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr Duration kDefaultSleepInterval = 5s;
-constexpr Duration kDefaultRequestTimeout = 10s;
-
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 std::string Secs(Duration d) {
@@ -85,8 +82,8 @@ SentinelChecker::SentinelChecker(store::Store& store, const Leadership& leadersh
       clock_(clock),
       ids_(ids),
       rng_(rng),
-      sleep_interval_(kDefaultSleepInterval),
-      request_timeout_(kDefaultRequestTimeout) {}
+      sleep_interval_(cluster::kDefaultSleepInterval),
+      request_timeout_(cluster::kDefaultRequestTimeout) {}
 
 std::optional<WallTime> SentinelChecker::last_success() const {
   const int64_t ns = last_success_ns_.load();
@@ -114,7 +111,7 @@ CheckOutcome SentinelChecker::StoreProblem(const std::string& step, const absl::
                   step, Msg(s));
     store_problem_ = step;
   }
-  last_status_.clear();
+  status_log_.Forget();
   return CheckOutcome::kStoreError;
 }
 
@@ -125,9 +122,7 @@ void SentinelChecker::StoreOk() {
 }
 
 void SentinelChecker::LogOnChange(const std::string& key, const std::string& line) {
-  if (key == last_status_) return;
-  last_status_ = key;
-  if (!line.empty()) spdlog::info("{}", line);
+  if (status_log_.Changed(key) && !line.empty()) spdlog::info("{}", line);
 }
 
 void SentinelChecker::LogDecisions(const std::vector<std::string>& decisions) {
@@ -236,7 +231,7 @@ CheckOutcome SentinelChecker::CreateInitialClusterData() {
     return CheckOutcome::kInvalidClusterData;
   }
   spdlog::info("writing initial cluster data{}", LogFields({{"clusterUID", cd->cluster.uid}}));
-  last_status_.clear();
+  status_log_.Forget();
   auto rev = store_.AtomicPutClusterData(*cd, 0);
   if (absl::IsAborted(rev.status())) {
     spdlog::info("the cluster data was created by someone else meanwhile: using theirs");
@@ -272,7 +267,7 @@ CheckOutcome SentinelChecker::Decide(const store::Versioned<cluster::ClusterData
                 fmt::format("cannot act on the cluster data: {}", Msg(view.status())));
     return CheckOutcome::kComputeFailed;
   }
-  last_status_.clear();
+  status_log_.Forget();
   LogDecisions(view->decisions);
   // 8. Compare-and-swap on the revision read in step 1.
   auto rev = store_.AtomicPutClusterData(view->cd, read.revision);

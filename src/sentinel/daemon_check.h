@@ -30,6 +30,7 @@
 #include <string>
 
 #include "cluster/cluster.h"
+#include "common/change_log.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/ids.h"
@@ -175,7 +176,7 @@ class SentinelChecker {
   SentinelState state_;
   uint64_t seen_leadership_count_ = 0;
   std::string store_problem_;  // the step whose failure was logged last ("" = none)
-  std::string last_status_;    // the key of the last LogOnChange line
+  ChangeLog status_log_;       // the key of the last LogOnChange line
   std::set<std::string> last_decisions_;
   std::atomic<int64_t> last_success_ns_{0};  // system_clock ns since the epoch; 0 = never
   std::string check_error_;                  // the current check's failure reason
