@@ -8,7 +8,8 @@ namespace stolon {
 void FailureLog::Note(const absl::Status& s) {
   const bool ok = s.ok();
   if (ok_ == ok) {
-    if (!ok) spdlog::debug("{}", fmt::format(fmt::runtime(still_failing_), std::string(s.message())));
+    if (!ok)
+      spdlog::debug("{}", fmt::format(fmt::runtime(still_failing_), std::string(s.message())));
     return;
   }
   if (!ok) {
